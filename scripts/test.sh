@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh Debian machine, then runs all of it:
+# formatting, clippy, the Rust tests (unit + integration, against the emulator and real
+# keychains) and the Python tests (botocore and the AWS CLI as judges).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- system packages ---------------------------------------------------------------------
+packages=(gnome-keyring dbus libsecret-tools libdbus-1-dev pkg-config keyutils python3-venv)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing Debian packages: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Python judges (botocore + AWS CLI from PyPI, pinned) ------------------------------------
+req=tests/python/requirements.txt
+stamp=.venv/.requirements.sha256
+want=$(sha256sum "$req" | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  step "creating the Python venv from $req"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r "$req"
+  echo "$want" > "$stamp"
+fi
+
+# --- Rust ------------------------------------------------------------------------------
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --locked -- -D warnings
+step "cargo build"
+cargo build --locked --bins
+export KEYLESS_BIN="$root/target/debug/keyless"
+export KEYLESS_TEST_PYTHON="$root/.venv/bin/python"
+step "cargo test"
+cargo test --locked --all-targets -- --test-threads 2
+
+# --- Python tests ----------------------------------------------------------------------
+step "pytest (botocore and the AWS CLI against the emulator)"
+PATH="$root/.venv/bin:$PATH" .venv/bin/python -m pytest -q tests/python

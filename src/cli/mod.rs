@@ -1,0 +1,50 @@
+//! The command line: one file per subcommand, each thin (parse, call the core, render).
+//!
+//! This module owns the only mapping from outcomes to exit codes.
+
+use clap::{Parser, Subcommand};
+
+use crate::error;
+
+pub mod emulator;
+
+/// Short-lived AWS credentials from IAM Identity Center, with the SSO tokens in the OS keychain.
+#[derive(Debug, Parser)]
+#[command(name = "keyless", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The local IAM Identity Center used by tests, benchmarks and the demo.
+    #[command(subcommand)]
+    Emulator(emulator::EmulatorCommand),
+}
+
+/// Parses the command line, runs it, prints any error, and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("{}", error::render(&err));
+            error::exit_code(&err)
+        }
+    }
+}
+
+/// Runs one parsed command. `Ok` carries the exit code (commands like `exec` pass a child's on).
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Emulator(cmd) => emulator::run(cmd),
+    }
+}

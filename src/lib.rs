@@ -1,0 +1,12 @@
+//! keyless: short-lived AWS credentials from IAM Identity Center, with the SSO tokens kept in
+//! the OS keychain.
+//!
+//! The data flows one way: `cli` (argument parsing and rendering) calls the core
+//! (`sso`, `store`, `aws_config`), which talks to AWS or to the local `emulator`.
+
+pub mod cli;
+pub mod emulator;
+pub mod error;
+pub mod secret;
+pub mod time;
+pub mod util;
