@@ -5,8 +5,14 @@
 //! (`sso`, `store`, `aws_config`), which talks to AWS or to the local `emulator`.
 
 pub mod cli;
+pub mod credentials;
 pub mod emulator;
 pub mod error;
+pub mod lock;
 pub mod secret;
+pub mod settings;
+pub mod sso;
+pub mod store;
 pub mod time;
+pub mod ui;
 pub mod util;

@@ -1,0 +1,111 @@
+//! The Linux kernel keyring (keyutils): the user keyring, so every process of the user sees
+//! the same entries without a daemon. Entries live in kernel memory only; they never reach
+//! the disk and vanish at reboot.
+
+use linux_keyutils::{KeyError, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
+
+use super::{Store, StoreError};
+use crate::secret::Secret;
+
+const NAME: &str = "keyutils";
+
+pub struct KeyutilsStore {
+    ring: KeyRing,
+    prefix: String,
+}
+
+fn platform(e: KeyError) -> StoreError {
+    match e {
+        KeyError::AccessDenied => {
+            StoreError::Unavailable { store: NAME, reason: "access to the user keyring was denied".into() }
+        }
+        KeyError::QuotaExceeded => StoreError::Platform {
+            store: NAME,
+            reason: "the kernel key quota for this user is exhausted (see /proc/sys/kernel/keys/maxbytes)".into(),
+        },
+        other => StoreError::Platform { store: NAME, reason: format!("{other:?}") },
+    }
+}
+
+impl KeyutilsStore {
+    /// Opens the user keyring (creating it if the kernel has not yet).
+    pub fn open(namespace: &str) -> Result<Self, StoreError> {
+        let ring = KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(|e| {
+            StoreError::Unavailable {
+                store: NAME,
+                reason: format!("the user keyring cannot be opened ({e:?})"),
+            }
+        })?;
+        Ok(KeyutilsStore { ring, prefix: format!("{namespace}:") })
+    }
+
+    fn description(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+impl Store for KeyutilsStore {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Secret<Vec<u8>>>, StoreError> {
+        match self.ring.search(&self.description(key)) {
+            Ok(k) => match k.read_to_vec() {
+                Ok(v) => Ok(Some(Secret::new(v))),
+                // Deleted between search and read: the same as absent.
+                Err(KeyError::KeyDoesNotExist | KeyError::KeyRevoked | KeyError::KeyExpired) => {
+                    Ok(None)
+                }
+                Err(e) => Err(platform(e)),
+            },
+            Err(KeyError::KeyDoesNotExist | KeyError::KeyRevoked | KeyError::KeyExpired) => {
+                Ok(None)
+            }
+            Err(e) => Err(platform(e)),
+        }
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        // add_key on an existing description updates the payload in place, atomically.
+        let k = self.ring.add_key(&self.description(key), value).map_err(platform)?;
+        // Only this user (possessor or same uid) may see, read or change it; group and others
+        // get nothing. Processes that do not possess the user keyring (a fresh session
+        // keyring in a container) still find it through the user permissions.
+        let perms = KeyPermissionsBuilder::builder()
+            .posessor(Permission::ALL)
+            .user(Permission::ALL)
+            .build();
+        k.set_perms(perms).map_err(platform)
+    }
+
+    fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        match self.ring.search(&self.description(key)) {
+            Ok(k) => match k.invalidate() {
+                Ok(()) => Ok(true),
+                Err(KeyError::KeyDoesNotExist) => Ok(false),
+                Err(e) => Err(platform(e)),
+            },
+            Err(KeyError::KeyDoesNotExist | KeyError::KeyRevoked | KeyError::KeyExpired) => {
+                Ok(false)
+            }
+            Err(e) => Err(platform(e)),
+        }
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let links = self.ring.get_links(4096).map_err(platform)?;
+        let full = self.description(prefix);
+        let mut keys: Vec<String> = links
+            .iter()
+            .filter_map(|node| node.as_key())
+            .filter_map(|k| k.metadata().ok())
+            .filter_map(|m| {
+                m.get_description().strip_prefix(&full).map(|rest| format!("{prefix}{rest}"))
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
+    }
+}

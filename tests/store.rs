@@ -1,0 +1,146 @@
+//! The secure store against real keychains: the Linux kernel keyring and a real Secret
+//! Service (gnome-keyring on a private D-Bus bus started by the test).
+
+#[path = "support/keyring.rs"]
+mod keyring_daemon;
+
+use std::process::Command;
+
+use keyless::store::Store;
+use keyless::store::chunked::Chunked;
+use keyless::store::keyutils::KeyutilsStore;
+
+fn namespace() -> String {
+    format!("keyless-test-{}", keyless::util::random_hex(6))
+}
+
+/// The contract every backend must meet.
+fn exercise(store: &dyn Store) {
+    assert!(store.get("token:acme").unwrap().is_none());
+    store.set("token:acme", b"first").unwrap();
+    assert_eq!(store.get("token:acme").unwrap().unwrap().expose(), b"first");
+    store.set("token:acme", b"second").unwrap();
+    assert_eq!(store.get("token:acme").unwrap().unwrap().expose(), b"second");
+    store.set("role:acme:111111111111:Developer", b"r1").unwrap();
+    store.set("role:acme:222222222222:ReadOnly", b"r2").unwrap();
+    store.set("role:other:111111111111:Developer", b"r3").unwrap();
+    assert_eq!(
+        store.list("role:acme:").unwrap(),
+        vec![
+            "role:acme:111111111111:Developer".to_string(),
+            "role:acme:222222222222:ReadOnly".to_string()
+        ]
+    );
+    let big: Vec<u8> = (0..6000u32).map(|i| (i % 251) as u8).collect();
+    store.set("registration:acme", &big).unwrap();
+    assert_eq!(store.get("registration:acme").unwrap().unwrap().expose(), &big);
+    assert!(store.delete("token:acme").unwrap());
+    assert!(!store.delete("token:acme").unwrap());
+    assert!(store.get("token:acme").unwrap().is_none());
+    for k in store.list("").unwrap() {
+        store.delete(&k).unwrap();
+    }
+    assert!(store.list("").unwrap().is_empty());
+}
+
+#[test]
+fn kernel_keyring_round_trip() {
+    let store = KeyutilsStore::open(&namespace()).unwrap();
+    exercise(&store);
+}
+
+#[test]
+fn kernel_keyring_entries_are_visible_to_other_processes_of_the_user() {
+    let ns = namespace();
+    let store = KeyutilsStore::open(&ns).unwrap();
+    store.set("token:shared", b"visible").unwrap();
+    let out = Command::new("keyctl")
+        .args(["search", "@u", "user", &format!("{ns}:token:shared")])
+        .output()
+        .expect("keyctl (Debian package keyutils)");
+    assert!(out.status.success(), "another process could not find the entry in the user keyring");
+    store.delete("token:shared").unwrap();
+}
+
+#[test]
+fn chunking_splits_large_values_and_cleans_up_parts() {
+    let store = Chunked::new(KeyutilsStore::open(&namespace()).unwrap(), 100);
+    exercise(&store);
+    let value: Vec<u8> = (0..1000u32).map(|i| (i % 256) as u8).collect();
+    store.set("k", &value).unwrap();
+    assert_eq!(store.get("k").unwrap().unwrap().expose(), &value);
+    store.set("k", b"small").unwrap();
+    assert_eq!(store.get("k").unwrap().unwrap().expose(), b"small");
+    assert_eq!(store.list("").unwrap(), vec!["k".to_string()]);
+    store.delete("k").unwrap();
+}
+
+/// Runs one of the `#[ignore]`d child tests below in a process whose environment points at
+/// the private Secret Service (the environment of this process is never changed).
+fn run_child(test: &str, env: Vec<(String, String)>) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", test, "--nocapture"])
+        .envs(env)
+        .env("KEYLESS_STORE_NAMESPACE", namespace())
+        .output()
+        .unwrap();
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("1 passed"), "child test {test} failed:\n{text}");
+}
+
+#[test]
+fn secret_service_round_trip() {
+    let daemon = keyring_daemon::SecretServiceDaemon::start();
+    run_child("child_secret_service_round_trip", daemon.env());
+}
+
+#[test]
+#[ignore = "runs inside secret_service_round_trip with a private Secret Service"]
+fn child_secret_service_round_trip() {
+    let store = keyless::store::open_named("secret-service").unwrap();
+    assert_eq!(store.name(), "secret-service");
+    exercise(store.as_ref());
+}
+
+#[test]
+fn secret_service_locked_is_a_clear_error() {
+    let daemon = keyring_daemon::SecretServiceDaemon::start();
+    daemon.lock_all();
+    run_child("child_secret_service_locked", daemon.env());
+}
+
+#[test]
+#[ignore = "runs inside secret_service_locked_is_a_clear_error with a locked Secret Service"]
+fn child_secret_service_locked() {
+    let store = keyless::store::open_named("secret-service").unwrap();
+    let err = store.set("token:x", b"v").unwrap_err();
+    assert!(matches!(err, keyless::store::StoreError::Locked { .. }), "{err:?}");
+    assert!(err.hint().contains("unlock"), "{}", err.hint());
+}
+
+#[test]
+fn secret_service_without_a_session_bus_names_the_fix() {
+    let out = Command::new(env!("CARGO_BIN_EXE_keyless"))
+        .args(["credential-process", "--session", "s", "--account", "111111111111", "--role", "R"])
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("KEYLESS_STORE", "secret-service")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not available") && err.contains("KEYLESS_STORE=keyutils"), "{err}");
+}
+
+#[test]
+fn unknown_store_name_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_keyless"))
+        .args(["credential-process", "--session", "s", "--account", "111111111111", "--role", "R"])
+        .env("KEYLESS_STORE", "plaintext")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown secure store `plaintext`"));
+}
