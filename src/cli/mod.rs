@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::error;
 
+pub mod credential_process;
 pub mod emulator;
 
 /// Short-lived AWS credentials from IAM Identity Center, with the SSO tokens in the OS keychain.
@@ -18,6 +19,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print short-term role credentials as `credential_process` JSON (used by AWS SDKs).
+    CredentialProcess(credential_process::CredentialProcessArgs),
     /// The local IAM Identity Center used by tests, benchmarks and the demo.
     #[command(subcommand)]
     Emulator(emulator::EmulatorCommand),
@@ -45,6 +48,21 @@ pub fn main() -> i32 {
 /// Runs one parsed command. `Ok` carries the exit code (commands like `exec` pass a child's on).
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
+        Command::CredentialProcess(args) => credential_process::run(args).map(|json| {
+            print_stdout(&json);
+            0
+        }),
         Command::Emulator(cmd) => emulator::run(cmd),
     }
+}
+
+/// The one place keyless writes command output to stdout (a broken pipe is a quiet exit).
+pub fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
 }

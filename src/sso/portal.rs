@@ -1,0 +1,145 @@
+//! SSO portal calls: role credentials, the accounts and roles a user has, and logout.
+
+use aws_sdk_sso::operation::get_role_credentials::GetRoleCredentialsError;
+
+use super::records::RoleCredentials;
+use super::{clients, login_hint};
+use crate::error::Error;
+use crate::secret::Secret;
+
+/// Why GetRoleCredentials failed, in terms the caller acts on.
+#[derive(Debug)]
+pub enum RoleError {
+    /// The token was rejected (expired, logged out or revoked).
+    Unauthorized,
+    /// Anything else, already phrased for a person.
+    Other(anyhow::Error),
+}
+
+pub async fn role_credentials(
+    client: &aws_sdk_sso::Client,
+    access_token: &Secret<String>,
+    session: &str,
+    account: &str,
+    role: &str,
+) -> Result<RoleCredentials, RoleError> {
+    let out = client
+        .get_role_credentials()
+        .access_token(access_token.expose())
+        .account_id(account)
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| match e.as_service_error() {
+            Some(GetRoleCredentialsError::UnauthorizedException(_)) => RoleError::Unauthorized,
+            Some(GetRoleCredentialsError::ResourceNotFoundException(_)) => RoleError::Other(
+                Error::user(format!("the role `{role}` in account {account} is not assigned to you"))
+                    .hint(format!(
+                        "check the account and role names, or run `keyless profiles sync --session {session}` to see what you have"
+                    ))
+                    .into(),
+            ),
+            Some(GetRoleCredentialsError::TooManyRequestsException(_)) => RoleError::Other(
+                Error::user("AWS kept throttling the request for role credentials (TooManyRequests)")
+                    .hint("wait a few seconds and try again")
+                    .into(),
+            ),
+            _ if clients::is_transport(&e) => RoleError::Other(
+                Error::user(format!("could not reach the SSO portal: {}", clients::describe(&e)))
+                    .hint("check your network connection (and AWS_ENDPOINT_URL_SSO if you set it)")
+                    .into(),
+            ),
+            _ => RoleError::Other(
+                Error::user(format!("getting role credentials failed: {}", clients::describe(&e)))
+                    .hint(login_hint(session))
+                    .into(),
+            ),
+        })?;
+    let rc = out.role_credentials().ok_or_else(|| {
+        RoleError::Other(anyhow::anyhow!("the SSO portal returned no role credentials"))
+    })?;
+    match (rc.access_key_id(), rc.secret_access_key(), rc.session_token()) {
+        (Some(a), Some(s), Some(t)) => Ok(RoleCredentials {
+            access_key_id: a.to_string(),
+            secret_access_key: Secret::new(s.to_string()),
+            session_token: Secret::new(t.to_string()),
+            expiration: rc.expiration() / 1000,
+        }),
+        _ => Err(RoleError::Other(anyhow::anyhow!(
+            "the SSO portal returned incomplete role credentials"
+        ))),
+    }
+}
+
+/// One account the user can access.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// Every account the token's user can access (all pages).
+pub async fn list_accounts(
+    client: &aws_sdk_sso::Client,
+    access_token: &Secret<String>,
+) -> anyhow::Result<Vec<Account>> {
+    let mut pages = client
+        .list_accounts()
+        .access_token(access_token.expose())
+        .max_results(100)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            Error::user(format!("listing accounts failed: {}", clients::describe(&e)))
+        })?;
+        for a in page.account_list() {
+            out.push(Account {
+                id: a.account_id().unwrap_or_default().to_string(),
+                name: a.account_name().unwrap_or_default().to_string(),
+                email: a.email_address().unwrap_or_default().to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every role the user has in `account`.
+pub async fn list_roles(
+    client: &aws_sdk_sso::Client,
+    access_token: &Secret<String>,
+    account: &str,
+) -> anyhow::Result<Vec<String>> {
+    let mut pages = client
+        .list_account_roles()
+        .access_token(access_token.expose())
+        .account_id(account)
+        .max_results(100)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            Error::user(format!("listing roles in {account} failed: {}", clients::describe(&e)))
+        })?;
+        out.extend(page.role_list().iter().filter_map(|r| r.role_name().map(str::to_string)));
+    }
+    Ok(out)
+}
+
+/// Ends the session at Identity Center. Errors are returned so the caller can report them,
+/// but local cleanup should happen regardless.
+pub async fn logout(
+    client: &aws_sdk_sso::Client,
+    access_token: &Secret<String>,
+) -> anyhow::Result<()> {
+    client
+        .logout()
+        .access_token(access_token.expose())
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("SSO logout failed: {}", clients::describe(&e)))?;
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! A valid SSO access token for a session, refreshed silently with the refresh token when it
+//! is close to expiry. Refresh tokens are single-use, so a refresh happens under a
+//! cross-process lock and the rotated token replaces the old one in one store write.
+
+use std::time::Duration;
+
+use aws_sdk_ssooidc::operation::create_token::CreateTokenError;
+
+use super::records::{self, Registration, Token};
+use super::{clients, login_hint};
+use crate::error::Error;
+use crate::secret::Secret;
+use crate::store::Store;
+
+/// Refresh when less than this much validity remains (botocore uses the same window).
+pub const REFRESH_WINDOW_SECS: i64 = 15 * 60;
+
+/// How long a caller waits for another process's refresh.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+fn not_signed_in(session: &str) -> anyhow::Error {
+    Error::user(format!("you are not signed in to SSO session `{session}`"))
+        .hint(login_hint(session))
+        .into()
+}
+
+fn expired(session: &str, why: &str) -> anyhow::Error {
+    Error::user(format!("the SSO session `{session}` has expired{why}"))
+        .hint(login_hint(session))
+        .into()
+}
+
+/// Whether a token can be refreshed: it has a refresh token and a live registration.
+pub fn refreshable(token: &Token, reg: Option<&Registration>, now: i64) -> bool {
+    token.refresh_token.is_some() && reg.is_some_and(|r| r.expires_at > now)
+}
+
+/// Returns a token with more than the refresh window left, refreshing it if needed.
+/// With `force`, refreshes even a token that still looks valid (after the portal rejected it).
+pub async fn valid_token(store: &dyn Store, session: &str, force: bool) -> anyhow::Result<Token> {
+    let now = crate::time::now();
+    let token: Token = records::load(store, &records::token_key(session))?
+        .ok_or_else(|| not_signed_in(session))?;
+    if !force && token.expires_at - now > REFRESH_WINDOW_SECS {
+        return Ok(token);
+    }
+    let _lock = crate::lock::acquire(&format!("session:{session}"), LOCK_WAIT)?;
+    // Another process may have refreshed while we waited for the lock.
+    let reloaded: Token = records::load(store, &records::token_key(session))?
+        .ok_or_else(|| not_signed_in(session))?;
+    let now = crate::time::now();
+    let rotated_meanwhile = reloaded.access_token != token.access_token;
+    if (!force || rotated_meanwhile) && reloaded.expires_at - now > REFRESH_WINDOW_SECS {
+        return Ok(reloaded);
+    }
+    let reg: Option<Registration> = records::load(store, &records::registration_key(session))?;
+    if !refreshable(&reloaded, reg.as_ref(), now) {
+        return if reloaded.expires_at > now && !force {
+            Ok(reloaded)
+        } else {
+            Err(expired(session, ""))
+        };
+    }
+    match refresh(store, session, &reloaded, reg.as_ref().expect("checked by refreshable")).await {
+        Ok(t) => Ok(t),
+        // The service is unreachable or throttling, but the old token still works: use it.
+        Err(RefreshError::Transient(_)) if reloaded.expires_at > now && !force => Ok(reloaded),
+        Err(RefreshError::Transient(msg)) => {
+            Err(Error::user(format!("could not refresh the SSO session `{session}`: {msg}"))
+                .hint("check your network connection and try again")
+                .into())
+        }
+        Err(RefreshError::Rejected(msg)) => {
+            Err(expired(session, &format!(" (refresh refused: {msg})")))
+        }
+    }
+}
+
+enum RefreshError {
+    /// Network trouble or throttling: worth trying again later.
+    Transient(String),
+    /// The service refused the refresh token (revoked, reused, expired).
+    Rejected(String),
+}
+
+async fn refresh(
+    store: &dyn Store,
+    session: &str,
+    old: &Token,
+    reg: &Registration,
+) -> Result<Token, RefreshError> {
+    let client = clients::oidc(&old.region);
+    let refresh_token = old.refresh_token.as_ref().expect("checked by refreshable");
+    let out = client
+        .create_token()
+        .client_id(&reg.client_id)
+        .client_secret(reg.client_secret.expose())
+        .grant_type("refresh_token")
+        .refresh_token(refresh_token.expose())
+        .send()
+        .await
+        .map_err(|e| {
+            let msg = clients::describe(&e);
+            match e.as_service_error() {
+                Some(
+                    CreateTokenError::InvalidGrantException(_)
+                    | CreateTokenError::InvalidClientException(_)
+                    | CreateTokenError::AccessDeniedException(_)
+                    | CreateTokenError::ExpiredTokenException(_)
+                    | CreateTokenError::UnauthorizedClientException(_),
+                ) => RefreshError::Rejected(msg),
+                _ => RefreshError::Transient(msg),
+            }
+        })?;
+    let access = out
+        .access_token()
+        .ok_or_else(|| RefreshError::Transient("the response had no access token".into()))?;
+    let token = Token {
+        access_token: Secret::new(access.to_string()),
+        expires_at: crate::time::now() + i64::from(out.expires_in()),
+        // A service that does not rotate keeps the old refresh token valid.
+        refresh_token: out
+            .refresh_token()
+            .map(|s| Secret::new(s.to_string()))
+            .or_else(|| old.refresh_token.clone()),
+        start_url: old.start_url.clone(),
+        region: old.region.clone(),
+        signed_in_at: old.signed_in_at,
+    };
+    records::save(store, &records::token_key(session), &token)
+        .map_err(|e| RefreshError::Transient(e.to_string()))?;
+    Ok(token)
+}
