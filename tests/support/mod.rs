@@ -125,10 +125,23 @@ impl Emulator {
         serde_json::from_slice(&r.body).expect("a JSON list of strings")
     }
 
+    /// Like [`Emulator::post_json`], but waits out throttling (429) the way an SDK would.
+    pub fn post_json_patiently(&self, path: &str, body: &serde_json::Value) -> Response {
+        let mut r = self.post_json(path, body);
+        for _ in 0..50 {
+            if r.status != 429 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            r = self.post_json(path, body);
+        }
+        r
+    }
+
     /// Signs in through the device flow over raw HTTP (approving through the admin API when
     /// the emulator does not auto-approve) and returns the CreateToken response.
     pub fn device_login(&self) -> serde_json::Value {
-        let reg = self.post_json(
+        let reg = self.post_json_patiently(
             "/client/register",
             &serde_json::json!({"clientName": "support", "clientType": "public", "scopes": ["sso:account:access"]}),
         );
@@ -138,15 +151,15 @@ impl Emulator {
             serde_json::json!({"clientId": reg["clientId"], "clientSecret": reg["clientSecret"]});
         let mut start = client.clone();
         start["startUrl"] = "https://d-1234567890.awsapps.com/start".into();
-        let dev = self.post_json("/device_authorization", &start);
+        let dev = self.post_json_patiently("/device_authorization", &start);
         assert_eq!(dev.status, 200, "{}", dev.text());
         let dev = dev.json();
         // Already approved when the emulator auto-approves; then this is a harmless 404.
-        self.post_json("/_emulator/approve", &serde_json::json!({"userCode": dev["userCode"]}));
+        self.post_json_patiently("/_emulator/approve", &serde_json::json!({"userCode": dev["userCode"]}));
         let mut token = client;
         token["grantType"] = "urn:ietf:params:oauth:grant-type:device_code".into();
         token["deviceCode"] = dev["deviceCode"].clone();
-        let r = self.post_json("/token", &token);
+        let r = self.post_json_patiently("/token", &token);
         assert_eq!(r.status, 200, "{}", r.text());
         let mut out = r.json();
         out["clientId"] = reg["clientId"].clone();
