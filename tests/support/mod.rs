@@ -155,7 +155,10 @@ impl Emulator {
         assert_eq!(dev.status, 200, "{}", dev.text());
         let dev = dev.json();
         // Already approved when the emulator auto-approves; then this is a harmless 404.
-        self.post_json_patiently("/_emulator/approve", &serde_json::json!({"userCode": dev["userCode"]}));
+        self.post_json_patiently(
+            "/_emulator/approve",
+            &serde_json::json!({"userCode": dev["userCode"]}),
+        );
         let mut token = client;
         token["grantType"] = "urn:ietf:params:oauth:grant-type:device_code".into();
         token["deviceCode"] = dev["deviceCode"].clone();
