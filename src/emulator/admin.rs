@@ -1,0 +1,66 @@
+//! The admin API under `/_emulator/`, for tests and the demo: statistics, approving or
+//! denying device codes, disabling users, listing issued secrets and reading access-key
+//! status. Never rate-limited, faulted or counted.
+
+use serde_json::{Value, json};
+
+use super::Emulator;
+use super::http::{Reply, Request};
+
+fn not_found(message: &str) -> Reply {
+    Reply::json(404, &json!({"error": message}))
+}
+
+fn bad_request(message: &str) -> Reply {
+    Reply::json(400, &json!({"error": message}))
+}
+
+pub fn handle(emu: &Emulator, req: &Request) -> Reply {
+    let path = req.path.trim_start_matches("/_emulator").trim_matches('/');
+    let segments: Vec<&str> = path.split('/').collect();
+    match (req.method.as_str(), segments.as_slice()) {
+        ("GET", ["stats"]) => {
+            let st = emu.lock();
+            Reply::json(
+                200,
+                &json!({
+                    "operations": st.stats.operations,
+                    "throttled": st.stats.throttled,
+                    "faults": st.stats.faults,
+                }),
+            )
+        }
+        ("POST", [decision @ ("approve" | "deny")]) => {
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            let Some(code) = body.get("userCode").and_then(Value::as_str) else {
+                return bad_request("the body must be {\"userCode\": \"...\"}");
+            };
+            let user = match body.get("user").and_then(Value::as_str) {
+                Some(u) if emu.org().user(u).is_none() => return not_found("no such user"),
+                Some(u) => u.to_string(),
+                None => emu.org().approver().name.clone(),
+            };
+            let code = super::oidc::normalize_user_code(code);
+            let who = (*decision == "approve").then_some(user.as_str());
+            match super::authorize::decide_device(emu, &code, who) {
+                Ok(()) => Reply::json(200, &json!({"userCode": code, "decision": decision})),
+                Err(message) => not_found(message),
+            }
+        }
+        ("POST", ["users", name, "disable"]) => {
+            if emu.org().user(name).is_none() {
+                return not_found("no such user");
+            }
+            emu.lock().disable_user(name);
+            Reply::json(200, &json!({"user": name, "disabled": true}))
+        }
+        ("GET", ["secrets"]) => Reply::json(200, &json!(emu.lock().secrets)),
+        ("GET", ["access-keys", id]) => match emu.lock().key_active.get(*id) {
+            Some(&active) => {
+                Reply::json(200, &json!({"status": if active { "Active" } else { "Inactive" }}))
+            }
+            None => not_found("no such access key"),
+        },
+        _ => not_found("unknown admin endpoint"),
+    }
+}
