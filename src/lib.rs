@@ -4,6 +4,7 @@
 //! The data flows one way: `cli` (argument parsing and rendering) calls the core
 //! (`sso`, `store`, `aws_config`), which talks to AWS or to the local `emulator`.
 
+pub mod aws_config;
 pub mod cli;
 pub mod emulator;
 pub mod error;
