@@ -9,5 +9,6 @@ pub mod cli;
 pub mod emulator;
 pub mod error;
 pub mod secret;
+pub mod team;
 pub mod time;
 pub mod util;
