@@ -392,16 +392,28 @@ fn check_template(template: &str) -> Result<(), String> {
     if template.is_empty() {
         return Err("the profile name template is empty".into());
     }
-    render_template(template, &|v| TEMPLATE_VARIABLES.contains(&v).then(|| "x".to_string()))
+    substitute(template, &|v| TEMPLATE_VARIABLES.contains(&v).then(|| "x".to_string()))
         .map(|_| ())
         .map_err(|e| crate::error::find(&e).map_or_else(|| e.to_string(), |k| k.message.clone()))
 }
 
-/// Replaces `{var}` in `template`; variable values are made safe for profile names.
+/// Replaces `{var}` in `template`; variable values are made safe for profile names, and the
+/// result must be a valid profile name.
 pub fn render_template(
     template: &str,
     var: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<String> {
+    let out = substitute(template, var)?;
+    if !is_valid_identifier(&out) {
+        return Err(Error::user(format!(
+            "template {template:?} gives the profile name {out:?}; profile names may use only letters, digits and _ - / . % @ : +"
+        ))
+        .into());
+    }
+    Ok(out)
+}
+
+fn substitute(template: &str, var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<String> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(i) = rest.find(['{', '}']) {
@@ -434,12 +446,6 @@ pub fn render_template(
         rest = &rest[i + close + 1..];
     }
     out.push_str(rest);
-    if !is_valid_identifier(&out) {
-        return Err(Error::user(format!(
-            "template {template:?} gives the profile name {out:?}; profile names may use only letters, digits and _ - / . % @ : +"
-        ))
-        .into());
-    }
     Ok(out)
 }
 

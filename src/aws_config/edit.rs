@@ -57,8 +57,8 @@ pub struct Commit {
     pub backup: Option<PathBuf>,
 }
 
-/// A locked, in-progress edit of one file.
-#[derive(Debug)]
+/// A locked, in-progress edit of one file. `Debug` shows no content: a credentials file
+/// holds secrets.
 pub struct ConfigEdit {
     /// The path as given (shown to the user).
     path: PathBuf,
@@ -68,6 +68,16 @@ pub struct ConfigEdit {
     existed: bool,
     document: Document,
     _lock: File,
+}
+
+impl std::fmt::Debug for ConfigEdit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigEdit")
+            .field("path", &self.path)
+            .field("existed", &self.existed)
+            .field("changed", &self.is_changed())
+            .finish()
+    }
 }
 
 fn io_error(action: &str, path: &Path, err: io::Error) -> anyhow::Error {
@@ -293,24 +303,35 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
 
 const BACKUP_MARK: &str = ".keyless-backup-";
 
-/// Saves `content` as `<name>.keyless-backup-<UTC time>` (with `-N` if that exists already).
+/// Saves `content` as `<name>.keyless-backup-<UTC time>`, with `-N` after the highest number
+/// already used in that second (so names keep sorting oldest first after pruning).
 fn write_backup(target: &Path, content: &str, mode: u32) -> anyhow::Result<PathBuf> {
     let stamp = crate::time::amz_date(crate::time::now());
     let base = parent_of(target).join(format!("{}{BACKUP_MARK}{stamp}", file_name(target)));
-    for n in 0.. {
+    let mut n = backup_entries(target)
+        .into_iter()
+        .filter(|(s, _, _)| *s == stamp)
+        .map(|(_, n, _)| n + 1)
+        .max()
+        .unwrap_or(0);
+    loop {
         let candidate =
             if n == 0 { base.clone() } else { PathBuf::from(format!("{}-{n}", base.display())) };
         match write_new(&candidate, content.as_bytes(), mode) {
             Ok(()) => return Ok(candidate),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => n += 1,
             Err(e) => return Err(io_error("write the backup", &candidate, e)),
         }
     }
-    unreachable!("the loop returns")
 }
 
 /// The backups of `target`, oldest first.
 pub fn backups(target: &Path) -> Vec<PathBuf> {
+    backup_entries(target).into_iter().map(|(_, _, p)| p).collect()
+}
+
+/// (timestamp, number, path) of each backup, sorted oldest first.
+fn backup_entries(target: &Path) -> Vec<(String, u64, PathBuf)> {
     let prefix = format!("{}{BACKUP_MARK}", file_name(target));
     let mut found: Vec<(String, u64, PathBuf)> = fs::read_dir(parent_of(target))
         .into_iter()
@@ -327,7 +348,7 @@ pub fn backups(target: &Path) -> Vec<PathBuf> {
         })
         .collect();
     found.sort();
-    found.into_iter().map(|(_, _, p)| p).collect()
+    found
 }
 
 fn prune_backups(target: &Path, keep: usize) -> io::Result<()> {
