@@ -11,9 +11,11 @@
 use std::path::{Path, PathBuf};
 
 use keyless::aws_config::ini::{Document, Header};
-use keyless::aws_config::profiles::{self, CredentialProcess};
+use keyless::aws_config::profiles;
 
-const BIN: &str = "/home/me/.local/bin/keyless";
+mod config_common;
+use config_common::{onboard, process};
+
 const FIXTURES: &[&str] = &[
     "commented.ini",
     "crlf.ini",
@@ -43,42 +45,6 @@ fn golden(name: &str, actual: &str) {
     let expected = std::fs::read_to_string(&path)
         .unwrap_or_else(|_| panic!("missing golden file {name}; actual output:\n{actual}"));
     assert_eq!(actual, expected, "output differs from {name}");
-}
-
-fn process(account: &str, role: &str) -> CredentialProcess {
-    CredentialProcess {
-        binary: BIN.into(),
-        session: "acme".into(),
-        account: account.into(),
-        role: role.into(),
-    }
-}
-
-/// What onboarding with the demo team file writes.
-pub fn onboard(doc: &mut Document) -> bool {
-    let mut changed = profiles::set_sso_session(
-        doc,
-        "acme",
-        "https://d-1234567890.awsapps.com/start",
-        "ap-northeast-2",
-        &["sso:account:access".to_string()],
-    )
-    .unwrap();
-    changed |= profiles::set_managed_profile(
-        doc,
-        "acme-dev",
-        &process("111111111111", "Developer"),
-        Some("ap-northeast-2"),
-    )
-    .unwrap();
-    changed |= profiles::set_managed_profile(
-        doc,
-        "acme-prod",
-        &process("222222222222", "ReadOnly"),
-        Some("ap-northeast-2"),
-    )
-    .unwrap();
-    changed
 }
 
 const MANAGED: &[&str] = &["acme-dev", "acme-prod"];
