@@ -4,6 +4,7 @@
 //! The data flows one way: `cli` (argument parsing and rendering) calls the core
 //! (`sso`, `store`, `aws_config`), which talks to AWS or to the local `emulator`.
 
+pub mod aws_config;
 pub mod cli;
 pub mod credentials;
 pub mod emulator;
@@ -13,6 +14,7 @@ pub mod secret;
 pub mod settings;
 pub mod sso;
 pub mod store;
+pub mod team;
 pub mod time;
 pub mod ui;
 pub mod util;

@@ -1,0 +1,473 @@
+//! What keyless reads and writes in the two files: profiles, the `credential_process` line it
+//! owns, the `[sso-session]` section, and static access keys. Pure functions on a
+//! [`Document`].
+//!
+//! A profile is *managed by keyless* when its `credential_process` is an absolute path to a
+//! binary named `keyless` followed by `credential-process`; keyless edits only those (and the
+//! sections the user asks it to create).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::ini::{Document, Header, Property, is_valid_identifier};
+use crate::error::Error;
+use crate::secret::Secret;
+
+/// A profile with the properties of every section that defines it, in file order.
+#[derive(Debug, Clone)]
+pub struct Profile<'a> {
+    pub name: String,
+    pub header: Header,
+    /// 1-based line of its (first) header.
+    pub line_number: usize,
+    pub properties: Vec<Property<'a>>,
+}
+
+impl<'a> Profile<'a> {
+    /// The value of `key` as botocore reads it (last one wins).
+    pub fn get(&self, key: &str) -> Option<&'a str> {
+        self.properties.iter().rev().find(|p| p.key.eq_ignore_ascii_case(key)).map(|p| p.value)
+    }
+
+    /// The keyless command this profile runs, if it is managed by keyless.
+    pub fn managed(&self) -> Option<CredentialProcess> {
+        parse_credential_process(self.get("credential_process")?)
+    }
+
+    pub fn is_managed(&self) -> bool {
+        self.managed().is_some()
+    }
+}
+
+/// The header keyless writes for a profile in the config file: `[default]` for `default`
+/// (botocore and the Rust SDK both read it), else `[profile NAME]`.
+pub fn config_header(name: &str) -> Header {
+    if name == "default" { Header::Default } else { Header::Profile(name.to_string()) }
+}
+
+/// The header of a profile in the credentials file: `[NAME]`.
+pub fn credentials_header(name: &str) -> Header {
+    if name == "default" { Header::Default } else { Header::Bare(name.to_string()) }
+}
+
+fn collect<'a>(doc: &'a Document, name_of: impl Fn(&Header) -> Option<&str>) -> Vec<Profile<'a>> {
+    let mut out: Vec<Profile<'a>> = Vec::new();
+    for section in doc.sections() {
+        let Some(name) = name_of(&section.header).map(str::to_string) else { continue };
+        match out.iter_mut().find(|p| p.name == name && p.header == section.header) {
+            Some(p) => p.properties.extend(section.properties),
+            None => out.push(Profile {
+                name,
+                header: section.header,
+                line_number: section.line_number,
+                properties: section.properties,
+            }),
+        }
+    }
+    out
+}
+
+/// The profiles of a config file (`[default]` and `[profile NAME]`), in file order, each
+/// section written twice merged into one. If both `[default]` and `[profile default]` exist
+/// both are listed (the Rust SDK uses `[profile default]`).
+pub fn config_profiles(doc: &Document) -> Vec<Profile<'_>> {
+    collect(doc, |h| match h {
+        Header::Default => Some("default"),
+        Header::Profile(n) => Some(n),
+        _ => None,
+    })
+}
+
+/// The profiles of a credentials file (`[NAME]`), in file order.
+pub fn credentials_profiles(doc: &Document) -> Vec<Profile<'_>> {
+    collect(doc, |h| match h {
+        Header::Default => Some("default"),
+        Header::Bare(n) => Some(n),
+        _ => None,
+    })
+}
+
+/// A config-file profile by name (`[profile default]` preferred over `[default]`, as the Rust
+/// SDK does).
+pub fn config_profile<'a>(doc: &'a Document, name: &str) -> Option<Profile<'a>> {
+    let all = config_profiles(doc);
+    let mut matching: Vec<_> = all.into_iter().filter(|p| p.name == name).collect();
+    matching.sort_by_key(|p| p.header == Header::Default);
+    matching.into_iter().next()
+}
+
+/// The profiles keyless manages, with their commands.
+pub fn managed_profiles<'a>(doc: &'a Document) -> Vec<(Profile<'a>, CredentialProcess)> {
+    config_profiles(doc).into_iter().filter_map(|p| p.managed().map(|c| (p, c))).collect()
+}
+
+/// The arguments of a keyless `credential_process` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialProcess {
+    pub binary: PathBuf,
+    pub session: String,
+    pub account: String,
+    pub role: String,
+}
+
+impl CredentialProcess {
+    /// The `credential_process` value for these arguments (see [`credential_process_command`]).
+    pub fn command(&self) -> anyhow::Result<String> {
+        credential_process_command(&self.binary, &self.session, &self.account, &self.role)
+    }
+}
+
+impl fmt::Display for CredentialProcess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "session {}, account {}, role {}", self.session, self.account, self.role)
+    }
+}
+
+/// Characters that mean the same thing, unquoted, to botocore (`shlex.split`, no shell), to
+/// `sh -c` (the Rust SDK on Unix) and to `cmd.exe /C` (the Rust SDK on Windows).
+fn is_plain(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_-/.@:+=,".contains(c) || (cfg!(windows) && c == '\\')
+}
+
+/// One argument, quoted if it has spaces; an error names the first unsafe character.
+fn quote(arg: &str, what: &str) -> anyhow::Result<String> {
+    if arg.is_empty() {
+        return Err(Error::user(format!("{what} is empty")).into());
+    }
+    if let Some(bad) = arg.chars().find(|&c| !is_plain(c) && c != ' ') {
+        let shown = if bad.is_control() { format!("{:?}", bad) } else { format!("`{bad}`") };
+        return Err(Error::user(format!(
+            "{what} `{arg}` contains {shown}, which the AWS CLI and the AWS SDKs read differently \
+             in a credential_process command"
+        ))
+        .hint("use only ASCII letters, digits, spaces and _ - / . @ : + = , (install keyless somewhere like /usr/local/bin or ~/.local/bin)")
+        .into());
+    }
+    Ok(if arg.contains(' ') { format!("\"{arg}\"") } else { arg.to_string() })
+}
+
+/// The `credential_process` value for a profile:
+/// `/abs/path/keyless credential-process --session S --account ID --role R`.
+///
+/// botocore splits the line with `shlex` and runs it without a shell; the Rust SDK runs it with
+/// `sh -c` (`cmd.exe /C` on Windows). So the line uses only characters that read the same in
+/// all of them, with double quotes around an argument that contains spaces, and anything else
+/// is refused with an error rather than written as a line one SDK would run differently.
+pub fn credential_process_command(
+    binary: &Path,
+    session: &str,
+    account: &str,
+    role: &str,
+) -> anyhow::Result<String> {
+    if !binary.is_absolute() {
+        return Err(Error::user(format!(
+            "the path to keyless, `{}`, is not absolute",
+            binary.display()
+        ))
+        .hint("AWS tools run credential_process from any directory: give the full path")
+        .into());
+    }
+    let Some(bin) = binary.to_str() else {
+        return Err(Error::user(format!(
+            "the path to keyless, `{}`, is not valid UTF-8",
+            binary.display()
+        ))
+        .into());
+    };
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::user(format!("`{account}` is not a 12-digit AWS account ID")).into());
+    }
+    Ok(format!(
+        "{} credential-process --session {} --account {account} --role {}",
+        quote(bin, "the path to keyless")?,
+        quote(session, "the session name")?,
+        quote(role, "the role name")?,
+    ))
+}
+
+/// Splits a command line the way `shlex.split` and `sh` agree on: whitespace between words,
+/// single or double quotes around a word. Anything needing more (backslashes, `$`, …) is
+/// `None`: keyless never writes it.
+fn split_words(s: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '"' | '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        q if q == c => break,
+                        '\\' | '$' | '`' if c == '"' => return None,
+                        other => word.push(other),
+                    }
+                }
+            }
+            '\\' | '$' | '`' | '|' | '&' | ';' | '<' | '>' | '(' | ')' | '*' | '?' | '#' | '~' => {
+                return None;
+            }
+            other => {
+                in_word = true;
+                word.push(other);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Some(words)
+}
+
+/// Reads a `credential_process` value back into its arguments, if it runs keyless: an
+/// absolute path to a binary named `keyless` then `credential-process`, with `--session`,
+/// `--account` and `--role` (in any order, `--flag value` or `--flag=value`).
+pub fn parse_credential_process(value: &str) -> Option<CredentialProcess> {
+    let words = split_words(value)?;
+    let (bin, rest) = words.split_first()?;
+    let binary = PathBuf::from(bin);
+    let name = binary.file_name()?.to_str()?;
+    if !binary.is_absolute() && !bin.starts_with('/') || !matches!(name, "keyless" | "keyless.exe")
+    {
+        return None;
+    }
+    let (sub, mut args) = rest.split_first()?;
+    if sub != "credential-process" {
+        return None;
+    }
+    let (mut session, mut account, mut role) = (None, None, None);
+    while let Some((flag, tail)) = args.split_first() {
+        let (flag, value, tail) = match flag.split_once('=') {
+            Some((f, v)) => (f, v.to_string(), tail),
+            None => {
+                let (v, t) = tail.split_first()?;
+                (flag.as_str(), v.clone(), t)
+            }
+        };
+        let slot = match flag {
+            "--session" => &mut session,
+            "--account" => &mut account,
+            "--role" => &mut role,
+            _ => return None,
+        };
+        if slot.replace(value).is_some() {
+            return None;
+        }
+        args = tail;
+    }
+    Some(CredentialProcess { binary, session: session?, account: account?, role: role? })
+}
+
+/// Keys that would make an SDK pick another credential source before (or instead of)
+/// `credential_process`; keyless removes them from the profiles it writes.
+pub const CONFLICTING_KEYS: &[&str] = &[
+    "sso_session",
+    "sso_account_id",
+    "sso_role_name",
+    "sso_start_url",
+    "sso_region",
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "web_identity_token_file",
+    "role_session_name",
+    "login_session",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+];
+
+/// Writes (or refreshes) a managed profile in a config document: `credential_process` and,
+/// if given, `region`, and removes keys that would shadow the process. Other keys the user
+/// added to the profile (`output`, `s3 = …`) stay. Returns whether anything changed.
+pub fn set_managed_profile(
+    doc: &mut Document,
+    name: &str,
+    process: &CredentialProcess,
+    region: Option<&str>,
+) -> anyhow::Result<bool> {
+    if !is_valid_identifier(name) {
+        return Err(Error::user(format!("`{name}` is not a valid profile name"))
+            .hint("use only letters, digits and _ - / . % @ : +")
+            .into());
+    }
+    let command = process.command()?;
+    let mut entries = vec![("credential_process", command.as_str())];
+    if let Some(region) = region {
+        entries.push(("region", region));
+    }
+    let header = config_header(name);
+    let mut changed = doc.upsert_section(&header, &entries)?;
+    changed |= doc.remove_keys(&header, CONFLICTING_KEYS);
+    Ok(changed)
+}
+
+/// Writes (or refreshes) `[sso-session NAME]`. `scopes` is written as
+/// `sso_registration_scopes` (comma-separated) when not empty.
+pub fn set_sso_session(
+    doc: &mut Document,
+    name: &str,
+    start_url: &str,
+    region: &str,
+    scopes: &[String],
+) -> anyhow::Result<bool> {
+    let joined = scopes.join(",");
+    let mut entries = vec![("sso_start_url", start_url), ("sso_region", region)];
+    if !scopes.is_empty() {
+        entries.push(("sso_registration_scopes", joined.as_str()));
+    }
+    doc.upsert_section(&Header::SsoSession(name.to_string()), &entries)
+}
+
+/// Long-lived (or session) keys found in a credentials (or config) document.
+#[derive(Debug, Clone)]
+pub struct StaticKeys {
+    pub profile: String,
+    pub header: Header,
+    pub line_number: usize,
+    pub access_key_id: String,
+    pub secret_access_key: Secret<String>,
+    pub session_token: Option<Secret<String>>,
+}
+
+/// Every profile of a credentials document holding `aws_access_key_id` and
+/// `aws_secret_access_key`. Secrets stay wrapped in [`Secret`].
+pub fn static_keys(doc: &Document) -> Vec<StaticKeys> {
+    credentials_profiles(doc)
+        .into_iter()
+        .filter_map(|p| {
+            Some(StaticKeys {
+                access_key_id: p.get("aws_access_key_id")?.to_string(),
+                secret_access_key: Secret::new(p.get("aws_secret_access_key")?.to_string()),
+                session_token: p.get("aws_session_token").map(|t| Secret::new(t.to_string())),
+                profile: p.name,
+                header: p.header,
+                line_number: p.line_number,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BIN: &str = "/home/me/.local/bin/keyless";
+
+    fn cp(bin: &str) -> CredentialProcess {
+        CredentialProcess {
+            binary: bin.into(),
+            session: "acme".into(),
+            account: "111111111111".into(),
+            role: "Developer".into(),
+        }
+    }
+
+    #[test]
+    fn builds_and_parses_the_command() {
+        let line = cp(BIN).command().unwrap();
+        assert_eq!(
+            line,
+            "/home/me/.local/bin/keyless credential-process --session acme --account 111111111111 --role Developer"
+        );
+        assert_eq!(parse_credential_process(&line), Some(cp(BIN)));
+
+        let spaced = cp("/Users/Jane Doe/bin/keyless").command().unwrap();
+        assert_eq!(
+            spaced,
+            "\"/Users/Jane Doe/bin/keyless\" credential-process --session acme --account 111111111111 --role Developer"
+        );
+        assert_eq!(parse_credential_process(&spaced), Some(cp("/Users/Jane Doe/bin/keyless")));
+    }
+
+    #[test]
+    fn refuses_what_would_run_differently() {
+        for bad in [
+            "/tmp/$HOME/keyless",
+            "/tmp/a;b/keyless",
+            "/tmp/it's/keyless",
+            "/tmp/josé/keyless",
+            "/a\"b/keyless",
+        ] {
+            let err = cp(bad).command().unwrap_err();
+            assert_eq!(crate::error::exit_code(&err), 1);
+            assert!(err.to_string().contains(bad), "{err}");
+        }
+        assert!(cp("keyless").command().unwrap_err().to_string().contains("not absolute"));
+        let mut p = cp(BIN);
+        p.account = "2222".into();
+        assert!(p.command().unwrap_err().to_string().contains("12-digit"));
+    }
+
+    #[test]
+    fn recognizes_only_keyless_commands() {
+        for (line, managed) in [
+            ("/usr/bin/keyless credential-process --role R --account 1 --session s", true),
+            ("'/opt/my tools/keyless' credential-process --session=s --account=1 --role=R", true),
+            ("keyless credential-process --session s --account 1 --role R", false),
+            ("/usr/bin/granted credential-process --profile x", false),
+            ("/usr/bin/keyless whoami --session s --account 1 --role R", false),
+            ("/usr/bin/keyless credential-process --session s --account 1", false),
+            ("/usr/bin/keyless credential-process --session s --account 1 --role R # note", false),
+            ("/usr/bin/keyless credential-process --session s --account 1 --role R --x y", false),
+        ] {
+            assert_eq!(parse_credential_process(line).is_some(), managed, "{line}");
+        }
+    }
+
+    #[test]
+    fn lists_profiles_and_which_are_managed() {
+        let text = format!(
+            "[default]\nregion = a\n[profile dev]\ncredential_process = {}\n[sso-session acme]\nsso_region = r\n[profile dev]\nregion = b\n[profile hand]\ncredential_process = /bin/other\n",
+            cp(BIN).command().unwrap()
+        );
+        let doc = Document::parse(&text);
+        let all = config_profiles(&doc);
+        let names: Vec<_> = all.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["default", "dev", "hand"]);
+        assert_eq!(all[1].get("region"), Some("b"));
+        let managed = managed_profiles(&doc);
+        assert_eq!(managed.len(), 1);
+        assert_eq!(managed[0].0.name, "dev");
+        assert_eq!(managed[0].1, cp(BIN));
+    }
+
+    #[test]
+    fn a_managed_profile_drops_keys_that_would_shadow_it() {
+        let mut doc = Document::parse(
+            "[profile dev]\nsso_session = acme\nsso_account_id = 111111111111\nsso_role_name = Developer\noutput = json\nregion = us-east-1\n",
+        );
+        assert!(set_managed_profile(&mut doc, "dev", &cp(BIN), Some("ap-northeast-2")).unwrap());
+        assert_eq!(
+            doc.to_string(),
+            format!(
+                "[profile dev]\noutput = json\nregion = ap-northeast-2\ncredential_process = {}\n",
+                cp(BIN).command().unwrap()
+            )
+        );
+        assert!(!set_managed_profile(&mut doc, "dev", &cp(BIN), Some("ap-northeast-2")).unwrap());
+        assert!(set_managed_profile(&mut doc, "bad name", &cp(BIN), None).is_err());
+    }
+
+    #[test]
+    fn static_keys_keep_the_secret_wrapped() {
+        let doc = Document::parse(
+            "[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = s3cr3t\n[other]\nregion = x\n[tmp]\naws_access_key_id = ASIA1\naws_secret_access_key = s2\naws_session_token = tok\n",
+        );
+        let keys = static_keys(&doc);
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[0].profile, "default");
+        assert_eq!(keys[0].access_key_id, "AKIAEXAMPLE");
+        assert_eq!(keys[0].secret_access_key.expose(), "s3cr3t");
+        assert_eq!(keys[1].profile, "tmp");
+        let shown = format!("{keys:?}");
+        assert!(!shown.contains("s3cr3t") && !shown.contains("tok\""), "{shown}");
+    }
+}
