@@ -299,11 +299,9 @@ fn logout_ends_the_session_everywhere() {
 
 #[test]
 fn locked_secret_service_is_a_clear_error() {
-    #[path = "support/keyring.rs"]
-    mod keyring_daemon;
     let emu = Emulator::start(&["--auto-approve"]);
     let mut user = User::new(&emu);
-    let daemon = keyring_daemon::SecretServiceDaemon::start();
+    let daemon = support::keyring::SecretServiceDaemon::start();
     daemon.lock_all();
     user.extra_env =
         daemon.env().into_iter().filter(|(k, _)| k == "DBUS_SESSION_BUS_ADDRESS").collect();
@@ -317,11 +315,9 @@ fn locked_secret_service_is_a_clear_error() {
 
 #[test]
 fn login_and_credentials_through_the_secret_service() {
-    #[path = "support/keyring.rs"]
-    mod keyring_daemon;
     let emu = Emulator::start(&["--auto-approve"]);
     let mut user = User::new(&emu);
-    let daemon = keyring_daemon::SecretServiceDaemon::start();
+    let daemon = support::keyring::SecretServiceDaemon::start();
     user.extra_env =
         daemon.env().into_iter().filter(|(k, _)| k == "DBUS_SESSION_BUS_ADDRESS").collect();
     user.extra_env.push(("KEYLESS_STORE".into(), "secret-service".into()));
