@@ -9,7 +9,7 @@ root=$(pwd)
 step() { printf '\n==> %s\n' "$*"; }
 
 # --- system packages ---------------------------------------------------------------------
-packages=(gnome-keyring dbus libsecret-tools libdbus-1-dev pkg-config keyutils python3-venv)
+packages=(gnome-keyring dbus libsecret-tools keyutils util-linux python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
@@ -42,7 +42,7 @@ cargo build --locked --bins
 export KEYLESS_BIN="$root/target/debug/keyless"
 export KEYLESS_TEST_PYTHON="$root/.venv/bin/python"
 step "cargo test"
-cargo test --locked --all-targets -- --test-threads 2
+cargo test --locked --lib --bins --tests -- --test-threads 2
 
 # --- Python tests ----------------------------------------------------------------------
 step "pytest (botocore and the AWS CLI against the emulator)"

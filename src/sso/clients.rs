@@ -27,25 +27,42 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
+/// A plain-HTTP client for `http://` endpoints (the local emulator). The SDK's default client
+/// parses the system trust store when it is built, which is most of the cold path's own time
+/// and buys nothing without TLS.
+fn plain_http_client(endpoint: Option<&str>) -> Option<aws_sdk_sso::config::SharedHttpClient> {
+    endpoint
+        .filter(|u| u.starts_with("http://"))
+        .map(|_| aws_smithy_http_client::Builder::new().build_http())
+}
+
 pub fn oidc(region: &str) -> aws_sdk_ssooidc::Client {
+    let endpoint = endpoints::configured(Service::SsoOidc);
     let mut b = aws_sdk_ssooidc::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .retry_config(retry())
         .timeout_config(timeouts());
-    if let Some(url) = endpoints::configured(Service::SsoOidc) {
+    if let Some(client) = plain_http_client(endpoint.as_deref()) {
+        b = b.http_client(client);
+    }
+    if let Some(url) = endpoint {
         b = b.endpoint_url(url);
     }
     aws_sdk_ssooidc::Client::from_conf(b.build())
 }
 
 pub fn portal(region: &str) -> aws_sdk_sso::Client {
+    let endpoint = endpoints::configured(Service::Sso);
     let mut b = aws_sdk_sso::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .retry_config(retry())
         .timeout_config(timeouts());
-    if let Some(url) = endpoints::configured(Service::Sso) {
+    if let Some(client) = plain_http_client(endpoint.as_deref()) {
+        b = b.http_client(client);
+    }
+    if let Some(url) = endpoint {
         b = b.endpoint_url(url);
     }
     aws_sdk_sso::Client::from_conf(b.build())
