@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod emulator;
 pub mod error;
 pub mod lock;
+pub mod provision;
 pub mod secret;
 pub mod settings;
 pub mod sso;
