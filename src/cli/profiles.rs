@@ -142,7 +142,7 @@ fn sync(args: SyncArgs) -> anyhow::Result<i32> {
         ui::note(format!("Dry run: {summary}; nothing was written."));
         return Ok(0);
     }
-    ui::note(diff.trim_end());
+    ui::note(abridged(&diff, 60));
     if !prompter.confirm(&format!("Write these changes to {}?", config_path.display()), true)? {
         ui::note("Nothing was written.");
         return Ok(1);
@@ -179,4 +179,32 @@ fn stale_count(
                 && !have.iter().any(|a| a.account_id == cp.account && a.roles.contains(&cp.role))
         })
         .count())
+}
+
+/// The first `max` lines of a diff, and how many more there are: a thousand new profiles
+/// make a diff nobody reads on a terminal (`--dry-run` prints all of it).
+fn abridged(diff: &str, max: usize) -> String {
+    let lines: Vec<&str> = diff.trim_end().lines().collect();
+    if lines.len() <= max {
+        return lines.join("\n");
+    }
+    format!(
+        "{}\n… {} more line(s); `keyless profiles sync --dry-run` prints the whole diff",
+        lines[..max].join("\n"),
+        lines.len() - max
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_diffs_are_abridged() {
+        let d = (0..100).map(|i| format!("+l{i}\n")).collect::<String>();
+        let a = super::abridged(&d, 60);
+        assert_eq!(a.lines().count(), 61);
+        assert!(
+            a.ends_with("40 more line(s); `keyless profiles sync --dry-run` prints the whole diff")
+        );
+        assert_eq!(super::abridged("+a\n", 60), "+a");
+    }
 }
