@@ -64,14 +64,12 @@ pub fn run(args: LoginArgs) -> anyhow::Result<i32> {
             let scopes = sessions::load(&name).map(|s| s.scopes).unwrap_or_default();
             let cfg =
                 SessionConfig { name, start_url: url.clone(), region: region.clone(), scopes };
-            let diff = sessions::save(&cfg)?;
-            if !diff.is_empty() {
-                ui::note(format!("Updated [sso-session {}] in the AWS config:\n{diff}", cfg.name));
-            }
-            cfg
+            sessions::validate(&cfg)?;
+            (cfg, true)
         }
-        _ => sessions::load(&pick_session(args.session.as_deref())?)?,
+        _ => (sessions::load(&pick_session(args.session.as_deref())?)?, false),
     };
+    let (session, write_config) = session;
     let flow = if args.device_code {
         Flow::DeviceCode
     } else if args.pkce {
@@ -92,6 +90,13 @@ pub fn run(args: LoginArgs) -> anyhow::Result<i32> {
         timeout: Duration::from_secs(args.timeout),
     };
     let token = crate::util::block_on(login::login(store.as_ref(), &session, &opts))?;
+    // The config is written only once the sign-in worked: a failed login leaves no trace.
+    if write_config {
+        let diff = sessions::save(&session)?;
+        if !diff.is_empty() {
+            ui::note(format!("Updated [sso-session {}] in the AWS config:\n{diff}", session.name));
+        }
+    }
     let left = token.expires_at - crate::time::now();
     let refresh = if token.refresh_token.is_some() {
         "it refreshes silently until Identity Center ends the session"

@@ -57,11 +57,17 @@ pub fn collect() -> anyhow::Result<Status> {
     for name in names {
         let cfg = configured.iter().find(|s| s.name == name);
         let token: Option<Token> = records::load(store.as_ref(), &records::token_key(&name))?;
+        let role_keys =
+            store.list(&records::role_prefix(&name)).map_err(crate::error::Error::from)?;
+        // A client registration alone (left by a sign-in that did not finish) is no session.
+        if cfg.is_none() && token.is_none() && role_keys.is_empty() {
+            continue;
+        }
         let reg: Option<Registration> =
             records::load(store.as_ref(), &records::registration_key(&name))?;
         let can_refresh = token.as_ref().is_some_and(|tok| refreshable(tok, reg.as_ref(), t));
         let mut roles = Vec::new();
-        for key in store.list(&records::role_prefix(&name)).map_err(crate::error::Error::from)? {
+        for key in role_keys {
             let rest = &key[records::role_prefix(&name).len()..];
             let Some((account, role)) = rest.split_once(':') else { continue };
             if let Some(c) = records::load::<RoleCredentials>(store.as_ref(), &key)? {
