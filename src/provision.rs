@@ -9,7 +9,7 @@
 //! names it); a keyless profile of the same name is refreshed in place; pruning removes only
 //! keyless profiles of the same session whose account and role the user no longer has.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use crate::aws_config::Document;
@@ -159,27 +159,38 @@ pub fn collisions(
     credentials_path: &Path,
     exempt: &BTreeSet<String>,
 ) -> Vec<Collision> {
+    // One pass over each file (a sync may check thousands of names).
+    let mut in_config: HashMap<String, (bool, usize, bool)> = HashMap::new();
+    for p in profiles::config_profiles(config) {
+        // `[profile default]` wins over `[default]`, as in the Rust SDK.
+        let preferred = p.header != crate::aws_config::Header::Default;
+        let entry = (p.is_managed(), p.line_number, preferred);
+        match in_config.get(&p.name) {
+            Some(&(_, _, true)) if !preferred => {}
+            _ => {
+                in_config.insert(p.name.clone(), entry);
+            }
+        }
+    }
+    let in_credentials: HashMap<String, usize> = profiles::credentials_profiles(credentials)
+        .into_iter()
+        .filter(|p| !p.properties.is_empty())
+        .map(|p| (p.name, p.line_number))
+        .collect();
     let mut out = Vec::new();
     for w in wanted {
         if exempt.contains(&w.name) {
             continue;
         }
-        if let Some(p) = profiles::config_profile(config, &w.name)
-            && !p.is_managed()
-        {
+        if let Some(&(false, line, _)) = in_config.get(&w.name) {
             out.push(Collision {
                 name: w.name.clone(),
-                place: format!("{}, line {}", config_path.display(), p.line_number),
+                place: format!("{}, line {line}", config_path.display()),
             });
-            continue;
-        }
-        if let Some(p) = profiles::credentials_profiles(credentials)
-            .into_iter()
-            .find(|p| p.name == w.name && !p.properties.is_empty())
-        {
+        } else if let Some(line) = in_credentials.get(&w.name) {
             out.push(Collision {
                 name: w.name.clone(),
-                place: format!("{}, line {}", credentials_path.display(), p.line_number),
+                place: format!("{}, line {line}", credentials_path.display()),
             });
         }
     }
@@ -227,8 +238,10 @@ pub fn apply(
         &session.scopes,
     )?;
     let mut changes = Changes::default();
+    let existing: HashSet<String> =
+        profiles::config_profiles(doc).into_iter().map(|p| p.name).collect();
     for w in wanted {
-        let existed = profiles::config_profile(doc, &w.name).is_some();
+        let existed = existing.contains(&w.name);
         let process = CredentialProcess {
             binary: binary.to_path_buf(),
             session: session.name.clone(),

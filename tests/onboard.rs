@@ -271,6 +271,18 @@ fn without_migrate_and_with_yes_keys_are_left_alone() {
     assert!(err.contains("--migrate"), "{err}");
     assert_eq!(m.credentials(), creds);
     assert_eq!(emu.access_key_status(DEMO_KEY), "Active");
+
+    // Later, `keyless migrate` retires it, mapped by the team file.
+    let team = repo("profiles/demo-team.toml");
+    let (_, err) = ok(&m.keyless(&["migrate", "--yes", "--team", &team]));
+    assert!(err.contains("retired AKIAACMEDEV000000001"), "{err}");
+    assert_eq!(emu.access_key_status(DEMO_KEY), "Inactive");
+    assert_eq!(m.credentials(), "");
+    let arn = m.aws_cli_arn("old").unwrap();
+    assert!(
+        arn.starts_with("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Developer_"),
+        "{arn}"
+    );
 }
 
 #[test]

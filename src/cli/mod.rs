@@ -12,6 +12,7 @@ pub mod emulator;
 pub mod exec;
 pub mod login;
 pub mod logout;
+pub mod migrate;
 pub mod onboard;
 pub mod profiles;
 pub mod status;
@@ -33,6 +34,9 @@ pub enum Command {
     /// Manage keyless profiles in the AWS config.
     #[command(subcommand)]
     Profiles(profiles::ProfilesCommand),
+    /// Replace the long-lived access keys in ~/.aws/credentials with SSO profiles of the same
+    /// name, then deactivate the keys.
+    Migrate(migrate::MigrateArgs),
     /// The whole onboarding against the built-in Identity Center, in a throwaway home.
     Demo(demo::DemoArgs),
     /// Sign in to an SSO session (browser with PKCE, or a device code).
@@ -79,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Onboard(args) => onboard::run(args),
         Command::Profiles(cmd) => profiles::run(cmd),
         Command::Demo(args) => demo::run(args),
+        Command::Migrate(args) => migrate::run(args),
         Command::Login(args) => login::run(args),
         Command::Logout(args) => logout::run(args),
         Command::Status(args) => status::run(args),

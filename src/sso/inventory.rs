@@ -78,7 +78,16 @@ pub async fn list(
     token: &Secret<String>,
     options: &fanout::Options,
 ) -> anyhow::Result<(Vec<Assignment>, fanout::Report)> {
-    let client = listing_client(region);
+    list_with(&listing_client(region), session, token, options).await
+}
+
+/// [`list`] with a given client (which should not retry by itself; see [`listing_client`]).
+pub async fn list_with(
+    client: &aws_sdk_sso::Client,
+    session: &str,
+    token: &Secret<String>,
+    options: &fanout::Options,
+) -> anyhow::Result<(Vec<Assignment>, fanout::Report)> {
     let mut accounts: Vec<(String, String)> = Vec::new();
     let mut report = fanout::Report::default();
     // Pages are sequential by nature; each is retried like any other call.
