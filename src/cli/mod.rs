@@ -90,10 +90,15 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Whoami(args) => whoami::run(args),
         Command::Exec(args) => exec::run_exec(args),
         Command::Env(args) => exec::run_env(args),
-        Command::CredentialProcess(args) => credential_process::run(args).map(|json| {
-            print_stdout(&json);
-            0
-        }),
+        Command::CredentialProcess(args) => {
+            // stdout is the protocol: while keyless works, fd 1 points at stderr, so a stray
+            // print anywhere (ours or a library's) cannot corrupt the JSON document.
+            let protocol_out = divert_stdout();
+            credential_process::run(args).map(|json| {
+                write_protocol(protocol_out, &json);
+                0
+            })
+        }
         Command::Emulator(cmd) => emulator::run(cmd),
     }
 }
@@ -107,4 +112,37 @@ pub fn print_stdout(text: &str) {
         let _ = out.write_all(b"\n");
     }
     let _ = out.flush();
+}
+
+/// Points fd 1 at stderr and returns the original stdout for the one protocol write.
+#[cfg(unix)]
+fn divert_stdout() -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::AsFd;
+    let original = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    rustix::stdio::dup2_stdout(std::io::stderr().as_fd()).ok()?;
+    Some(original)
+}
+
+#[cfg(not(unix))]
+fn divert_stdout() -> Option<()> {
+    None
+}
+
+/// Writes the protocol document to the saved stdout (or stdout itself when it was not
+/// diverted).
+#[cfg(unix)]
+fn write_protocol(original: Option<std::os::fd::OwnedFd>, text: &str) {
+    use std::io::Write;
+    match original {
+        Some(fd) => {
+            let mut f = std::fs::File::from(fd);
+            let _ = f.write_all(format!("{text}\n").as_bytes());
+        }
+        None => print_stdout(text),
+    }
+}
+
+#[cfg(not(unix))]
+fn write_protocol(_original: Option<()>, text: &str) {
+    print_stdout(text);
 }

@@ -1,7 +1,8 @@
 //! AWS SDK clients for SSO-OIDC, the SSO portal and STS, built directly from a region and the
 //! endpoint overrides (no shared-config loading: the cold credential path stays cheap).
-//! Retries are the SDK's standard mode with a few more attempts, bounded in total time so a
-//! `credential_process` caller (the Rust SDK gives up after about 20 s) gets an answer.
+//! Retries are the SDK's standard mode with more attempts (throttling in a large organisation
+//! comes in waves), bounded in total time so a `credential_process` caller gets an answer
+//! before it gives up (the Rust SDK waits about 20 s).
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use super::endpoints::{self, Service};
 
 fn retry() -> RetryConfig {
     RetryConfig::standard()
-        .with_max_attempts(5)
+        .with_max_attempts(8)
         .with_initial_backoff(Duration::from_millis(200))
         .with_max_backoff(Duration::from_secs(3))
 }
@@ -22,7 +23,7 @@ fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
         .operation_attempt_timeout(Duration::from_secs(5))
-        .operation_timeout(Duration::from_secs(15))
+        .operation_timeout(Duration::from_secs(18))
         .build()
 }
 
