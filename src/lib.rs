@@ -11,6 +11,8 @@ pub mod emulator;
 pub mod error;
 pub mod identity;
 pub mod lock;
+pub mod migrate;
+pub mod provision;
 pub mod secret;
 pub mod sessions;
 pub mod settings;

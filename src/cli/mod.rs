@@ -7,10 +7,14 @@ use clap::{Parser, Subcommand};
 use crate::error;
 
 pub mod credential_process;
+pub mod demo;
 pub mod emulator;
 pub mod exec;
 pub mod login;
 pub mod logout;
+pub mod migrate;
+pub mod onboard;
+pub mod profiles;
 pub mod status;
 pub mod whoami;
 
@@ -24,6 +28,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The day-one wizard: sign in, write a profile per account and role, verify them, and
+    /// retire long-lived access keys.
+    Onboard(onboard::OnboardArgs),
+    /// Manage keyless profiles in the AWS config.
+    #[command(subcommand)]
+    Profiles(profiles::ProfilesCommand),
+    /// Replace the long-lived access keys in ~/.aws/credentials with SSO profiles of the same
+    /// name, then deactivate the keys.
+    Migrate(migrate::MigrateArgs),
+    /// The whole onboarding against the built-in Identity Center, in a throwaway home.
+    Demo(demo::DemoArgs),
     /// Sign in to an SSO session (browser with PKCE, or a device code).
     Login(login::LoginArgs),
     /// Sign out: end the session at Identity Center and delete its tokens and credentials.
@@ -65,6 +80,10 @@ pub fn main() -> i32 {
 /// Runs one parsed command. `Ok` carries the exit code (commands like `exec` pass a child's on).
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
+        Command::Onboard(args) => onboard::run(args),
+        Command::Profiles(cmd) => profiles::run(cmd),
+        Command::Demo(args) => demo::run(args),
+        Command::Migrate(args) => migrate::run(args),
         Command::Login(args) => login::run(args),
         Command::Logout(args) => logout::run(args),
         Command::Status(args) => status::run(args),
