@@ -247,7 +247,7 @@ fn server_faults_are_retried_then_reported() {
 
 #[test]
 fn throttling_is_retried() {
-    let emu = Emulator::start(&["--auto-approve", "--rate-limit", "2"]);
+    let emu = Emulator::start(&["--auto-approve", "--rate-limit", "4"]);
     let user = User::new(&emu);
     user.login();
     let roles = [
