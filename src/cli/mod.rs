@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::error;
 
+pub mod completions;
 pub mod credential_process;
 pub mod emulator;
 
@@ -24,6 +25,10 @@ pub enum Command {
     /// The local IAM Identity Center used by tests, benchmarks and the demo.
     #[command(subcommand)]
     Emulator(emulator::EmulatorCommand),
+    /// Print shell completions (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write every page into a directory with `--out`.
+    Man(completions::ManArgs),
 }
 
 /// Parses the command line, runs it, prints any error, and returns the exit code.
@@ -53,6 +58,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             0
         }),
         Command::Emulator(cmd) => emulator::run(cmd),
+        Command::Completions(args) => completions::completions(&args).map(|s| {
+            print_stdout(&s);
+            0
+        }),
+        Command::Man(args) => completions::man(&args).map(|s| {
+            print_stdout(&s);
+            0
+        }),
     }
 }
 
