@@ -6,10 +6,12 @@
 
 pub mod aws_config;
 pub mod cli;
+pub mod console;
 pub mod credentials;
 pub mod emulator;
 pub mod error;
 pub mod lock;
+pub mod net;
 pub mod secret;
 pub mod settings;
 pub mod sso;

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use crate::error;
 
 pub mod completions;
+pub mod console;
 pub mod credential_process;
 pub mod emulator;
 
@@ -25,6 +26,8 @@ pub enum Command {
     /// The local IAM Identity Center used by tests, benchmarks and the demo.
     #[command(subcommand)]
     Emulator(emulator::EmulatorCommand),
+    /// Open the AWS Management Console signed in as a profile's role.
+    Console(console::ConsoleArgs),
     /// Print shell completions (bash, zsh, fish, powershell, elvish) to stdout.
     Completions(completions::CompletionsArgs),
     /// Print the manual page (roff), or write every page into a directory with `--out`.
@@ -58,6 +61,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             0
         }),
         Command::Emulator(cmd) => emulator::run(cmd),
+        Command::Console(args) => console::run(args).map(|url| {
+            if let Some(url) = url {
+                print_stdout(&url);
+            }
+            0
+        }),
         Command::Completions(args) => completions::completions(&args).map(|s| {
             print_stdout(&s);
             0

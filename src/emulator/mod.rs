@@ -1,12 +1,13 @@
-//! The local IAM Identity Center: SSO-OIDC, the SSO portal, STS and IAM on one loopback URL,
-//! faithful enough that unmodified AWS SDKs accept it.
+//! The local IAM Identity Center: SSO-OIDC, the SSO portal, STS, IAM and the console sign-in
+//! federation endpoint on one loopback URL, faithful enough that unmodified AWS SDKs accept it.
 //!
 //! [`start`] runs it on its own thread (for tests and `keyless demo`); [`serve`] runs it on
 //! the caller's runtime (for `keyless emulator serve`).
 //!
 //! Modules: `org` (who and what exists), `state` (what was issued), `http` (edge, routing,
-//! faults), `oidc`, `authorize` (browser pages), `portal`, `query` (awsQuery front end and
-//! SigV4 authentication), `sts`, `iam`, `sigv4` (pure signing), `admin` (`/_emulator/`).
+//! faults), `oidc`, `authorize` (browser pages), `federation` (console sign-in), `portal`,
+//! `query` (awsQuery front end and SigV4 authentication), `sts`, `iam`, `sigv4` (pure
+//! signing), `admin` (`/_emulator/`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,6 +17,7 @@ use anyhow::Context;
 
 pub mod admin;
 pub mod authorize;
+pub mod federation;
 pub mod http;
 pub mod iam;
 pub mod oidc;
