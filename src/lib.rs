@@ -8,6 +8,7 @@ pub mod aws_config;
 pub mod cli;
 pub mod console;
 pub mod credentials;
+pub mod doctor;
 pub mod emulator;
 pub mod error;
 pub mod lock;

@@ -9,6 +9,7 @@ use crate::error;
 pub mod completions;
 pub mod console;
 pub mod credential_process;
+pub mod doctor;
 pub mod emulator;
 
 /// Short-lived AWS credentials from IAM Identity Center, with the SSO tokens in the OS keychain.
@@ -28,6 +29,9 @@ pub enum Command {
     Emulator(emulator::EmulatorCommand),
     /// Open the AWS Management Console signed in as a profile's role.
     Console(console::ConsoleArgs),
+    /// Check this machine's AWS setup (stray access keys, environment, profiles, sessions,
+    /// secure store, clock, file permissions) and say how to fix each finding.
+    Doctor(doctor::DoctorArgs),
     /// Print shell completions (bash, zsh, fish, powershell, elvish) to stdout.
     Completions(completions::CompletionsArgs),
     /// Print the manual page (roff), or write every page into a directory with `--out`.
@@ -66,6 +70,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 print_stdout(&url);
             }
             0
+        }),
+        Command::Doctor(args) => doctor::run(&args).map(|(report, code)| {
+            print_stdout(&report);
+            code
         }),
         Command::Completions(args) => completions::completions(&args).map(|s| {
             print_stdout(&s);

@@ -224,6 +224,10 @@ async fn handle_hyper(
     for (k, v) in &reply.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
+    if emu.config.clock_offset != 0 {
+        let date = crate::time::http_date(crate::time::now() + emu.config.clock_offset);
+        builder = builder.header("date", date);
+    }
     builder
         .header("x-amzn-RequestId", request_id.as_str())
         .header("content-length", reply.body.len())

@@ -52,6 +52,9 @@ pub struct Config {
     pub rate_limit: Option<f64>,
     /// Fraction of AWS requests answered with a 500 internal error.
     pub fault_rate: f64,
+    /// Seconds added to the `Date` header of every response: a server whose clock is off,
+    /// for testing clock checks.
+    pub clock_offset: i64,
 }
 
 impl Default for Config {
@@ -67,6 +70,7 @@ impl Default for Config {
             latency: Duration::ZERO,
             rate_limit: None,
             fault_rate: 0.0,
+            clock_offset: 0,
         }
     }
 }
