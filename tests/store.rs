@@ -1,8 +1,9 @@
 //! The secure store against real keychains: the Linux kernel keyring and a real Secret
 //! Service (gnome-keyring on a private D-Bus bus started by the test).
 
-#[path = "support/keyring.rs"]
-mod keyring_daemon;
+mod support;
+
+use support::keyring as keyring_daemon;
 
 use std::process::Command;
 

@@ -11,6 +11,11 @@ pub mod console;
 pub mod credential_process;
 pub mod doctor;
 pub mod emulator;
+pub mod exec;
+pub mod login;
+pub mod logout;
+pub mod status;
+pub mod whoami;
 
 /// Short-lived AWS credentials from IAM Identity Center, with the SSO tokens in the OS keychain.
 #[derive(Debug, Parser)]
@@ -22,6 +27,18 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Sign in to an SSO session (browser with PKCE, or a device code).
+    Login(login::LoginArgs),
+    /// Sign out: end the session at Identity Center and delete its tokens and credentials.
+    Logout(logout::LogoutArgs),
+    /// Show every session: token expiry, refreshability, cached role credentials.
+    Status(status::StatusArgs),
+    /// Show who a profile's credentials belong to (STS GetCallerIdentity) and when they expire.
+    Whoami(whoami::WhoamiArgs),
+    /// Run a command with a profile's short-term credentials in its environment.
+    Exec(exec::ExecArgs),
+    /// Print a profile's short-term credentials as shell variables.
+    Env(exec::EnvArgs),
     /// Print short-term role credentials as `credential_process` JSON (used by AWS SDKs).
     CredentialProcess(credential_process::CredentialProcessArgs),
     /// The local IAM Identity Center used by tests, benchmarks and the demo.
@@ -60,6 +77,12 @@ pub fn main() -> i32 {
 /// Runs one parsed command. `Ok` carries the exit code (commands like `exec` pass a child's on).
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
+        Command::Login(args) => login::run(args),
+        Command::Logout(args) => logout::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Whoami(args) => whoami::run(args),
+        Command::Exec(args) => exec::run_exec(args),
+        Command::Env(args) => exec::run_env(args),
         Command::CredentialProcess(args) => credential_process::run(args).map(|json| {
             print_stdout(&json);
             0

@@ -54,6 +54,16 @@ pub fn handle(emu: &Emulator, req: &Request) -> Reply {
             emu.lock().disable_user(name);
             Reply::json(200, &json!({"user": name, "disabled": true}))
         }
+        ("POST", ["faults"]) => {
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            match body.get("rate").and_then(Value::as_f64) {
+                Some(rate) if (0.0..=1.0).contains(&rate) => {
+                    emu.lock().fault_rate = Some(rate);
+                    Reply::json(200, &json!({"rate": rate}))
+                }
+                _ => bad_request("the body must be {\"rate\": <0.0 to 1.0>}"),
+            }
+        }
         ("GET", ["secrets"]) => Reply::json(200, &json!(emu.lock().secrets)),
         ("GET", ["access-keys", id]) => match emu.lock().key_active.get(*id) {
             Some(&active) => {

@@ -312,7 +312,8 @@ fn fault(emu: &Emulator, op: Operation, req: &Request) -> Option<Reply> {
             ),
         });
     }
-    if emu.config.fault_rate > 0.0 && random_fraction() < emu.config.fault_rate {
+    let rate = st.fault_rate.unwrap_or(emu.config.fault_rate);
+    if rate > 0.0 && random_fraction() < rate {
         *st.stats.faults.entry(op.name.to_string()).or_default() += 1;
         let code = match op.protocol {
             Protocol::Query(_) => "InternalFailure",

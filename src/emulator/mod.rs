@@ -88,6 +88,7 @@ impl Emulator {
     pub fn new(config: Config, base_url: String) -> Emulator {
         let mut st = state::State {
             bucket: config.rate_limit.map(state::TokenBucket::new),
+            fault_rate: None,
             ..Default::default()
         };
         for k in &config.org.access_keys {

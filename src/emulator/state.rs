@@ -181,6 +181,9 @@ pub struct State {
     pub stats: Stats,
     pub secrets: Vec<String>,
     pub bucket: Option<TokenBucket>,
+    /// Set through `POST /_emulator/faults`: replaces `--fault-rate` from then on, so a test
+    /// can sign in first and then make every AWS call fail.
+    pub fault_rate: Option<f64>,
 }
 
 impl State {

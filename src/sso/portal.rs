@@ -49,6 +49,11 @@ pub async fn role_credentials(
                     .hint("check your network connection (and AWS_ENDPOINT_URL_SSO if you set it)")
                     .into(),
             ),
+            _ if e.raw_response().is_some_and(|r| r.status().is_server_error()) => RoleError::Other(
+                Error::user(format!("the SSO portal kept failing: {}", clients::describe(&e)))
+                    .hint("AWS is having trouble; try again in a minute")
+                    .into(),
+            ),
             _ => RoleError::Other(
                 Error::user(format!("getting role credentials failed: {}", clients::describe(&e)))
                     .hint(login_hint(session))

@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! A private, real Secret Service for tests: a D-Bus session bus plus gnome-keyring-daemon
 //! unlocked with a throwaway password, in a temporary HOME. Both are killed on drop.
 //! If the daemons cannot start, the test fails loudly: there is no fallback.

@@ -1,0 +1,276 @@
+//! Latency budget of `keyless credential-process`, measured against the local emulator.
+//!
+//!     cargo bench --bench credential_process
+//!
+//! Prints a Markdown table: warm calls (credentials cached in the kernel keyring) against
+//! spawning a no-op binary, their peak memory, the cold path against one raw
+//! GetRoleCredentials round trip, and bursts of 50 concurrent cold calls.
+#![allow(clippy::print_stdout)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use keyless::sso::records::{self, Token};
+use keyless::store::Store;
+use keyless::store::keyutils::KeyutilsStore;
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyless");
+const ACCOUNT: &str = "111111111111";
+const ROLE: &str = "Developer";
+
+struct Setup {
+    home: PathBuf,
+    url: String,
+    namespace: String,
+}
+
+impl Setup {
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        for k in [
+            "AWS_PROFILE",
+            "AWS_ACCESS_KEY_ID",
+            "DBUS_SESSION_BUS_ADDRESS",
+            "DISPLAY",
+            "XDG_CONFIG_HOME",
+        ] {
+            c.env_remove(k);
+        }
+        c.env("HOME", &self.home)
+            .env("XDG_RUNTIME_DIR", &self.home)
+            .env("AWS_CONFIG_FILE", self.home.join("config"))
+            .env("AWS_ENDPOINT_URL", &self.url)
+            .env("KEYLESS_STORE", "keyutils")
+            .env("KEYLESS_STORE_NAMESPACE", &self.namespace)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn credential_process(&self) -> Command {
+        let mut c = self.command(BIN);
+        c.args(["credential-process", "--session", "bench", "--account", ACCOUNT, "--role", ROLE]);
+        c
+    }
+}
+
+fn run_ok(mut c: Command) -> Duration {
+    let t = Instant::now();
+    let out = c.stdout(Stdio::piped()).stderr(Stdio::piped()).output().expect("spawn");
+    let d = t.elapsed();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    d
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn p90(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() * 9 / 10]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Peak RSS (KiB) of the largest child this process has waited for.
+#[allow(unsafe_code)]
+fn children_max_rss_kib() -> i64 {
+    // SAFETY: getrusage only writes the struct we pass, which is zero-initialised and owned.
+    unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        u.ru_maxrss
+    }
+}
+
+fn stat(url: &str, op: &str) -> u64 {
+    let addr = url.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(s, "GET /_emulator/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let body = &resp[resp.find("\r\n\r\n").unwrap() + 4..];
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    v["operations"][op].as_u64().unwrap_or(0)
+}
+
+/// One raw GetRoleCredentials over a fresh connection, as the SDK makes it.
+fn raw_round_trip(url: &str, token: &str) -> Duration {
+    let addr = url.trim_start_matches("http://");
+    let t = Instant::now();
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET /federation/credentials?role_name={ROLE}&account_id={ACCOUNT} HTTP/1.1\r\nHost: {addr}\r\nx-amz-sso_bearer_token: {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let d = t.elapsed();
+    assert!(resp.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&resp));
+    d
+}
+
+/// Re-executed as a child: runs warm calls so that RUSAGE_CHILDREN sees only those.
+fn warm_loop(n: usize) {
+    let setup = Setup {
+        home: PathBuf::from(std::env::var("BENCH_HOME").unwrap()),
+        url: std::env::var("BENCH_URL").unwrap(),
+        namespace: std::env::var("BENCH_NS").unwrap(),
+    };
+    for _ in 0..n {
+        run_ok(setup.credential_process());
+    }
+    println!("{}", children_max_rss_kib());
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--warm-loop") {
+        warm_loop(args[i + 1].parse().unwrap());
+        return;
+    }
+    let home = std::env::temp_dir().join(format!("keyless-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let mut emu = Command::new(BIN)
+        .args(["emulator", "serve", "--auto-approve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(emu.stdout.take().unwrap()).read_line(&mut url).unwrap();
+    let setup = Setup {
+        home: home.clone(),
+        url: url.trim().to_string(),
+        namespace: format!("keyless-bench-{}", std::process::id()),
+    };
+    let mut login = setup.command(BIN);
+    login.args([
+        "login",
+        "--session",
+        "bench",
+        "--start-url",
+        "https://d-1234567890.awsapps.com/start",
+        "--region",
+        "ap-northeast-2",
+        "--device-code",
+        "--no-browser",
+    ]);
+    run_ok(login);
+    let store = KeyutilsStore::open(&setup.namespace).unwrap();
+    let role_key = records::role_key("bench", ACCOUNT, ROLE);
+    let token: Token = records::load(&store, &records::token_key("bench")).unwrap().unwrap();
+
+    // Warm-up, then warm calls against the no-op baseline, interleaved so that machine noise
+    // hits both alike.
+    run_ok(setup.credential_process());
+    let n = 300;
+    let (mut warm, mut noop) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        noop.push(run_ok(setup.command("/bin/true")));
+        warm.push(run_ok(setup.credential_process()));
+    }
+    let mut version = (0..n / 3)
+        .map(|_| {
+            run_ok({
+                let mut c = setup.command(BIN);
+                c.arg("--version");
+                c
+            })
+        })
+        .collect::<Vec<_>>();
+
+    let rss = Command::new(std::env::current_exe().unwrap())
+        .args(["--warm-loop", "50"])
+        .env("BENCH_HOME", &home)
+        .env("BENCH_URL", &setup.url)
+        .env("BENCH_NS", &setup.namespace)
+        .output()
+        .unwrap();
+    let rss_kib: i64 = String::from_utf8_lossy(&rss.stdout).trim().parse().unwrap();
+
+    // Cold path: drop the cached credentials before each call.
+    let (mut cold, mut rtt) = (Vec::new(), Vec::new());
+    for _ in 0..100 {
+        store.delete(&role_key).unwrap();
+        cold.push(run_ok(setup.credential_process()));
+        rtt.push(raw_round_trip(&setup.url, token.access_token.expose()));
+    }
+
+    // Bursts of 50 concurrent cold calls.
+    let mut bursts = Vec::new();
+    for _ in 0..5 {
+        store.delete(&role_key).unwrap();
+        let before = stat(&setup.url, "GetRoleCredentials");
+        let t = Instant::now();
+        let children: Vec<_> = (0..50)
+            .map(|_| {
+                setup
+                    .credential_process()
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let ok = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .filter(|o| o.status.success())
+            .count();
+        bursts.push((t.elapsed(), ok, stat(&setup.url, "GetRoleCredentials") - before));
+    }
+
+    let (wm, nm) = (median(&mut warm), median(&mut noop));
+    let (cm, rm) = (median(&mut cold), median(&mut rtt));
+    println!("| measurement | result |");
+    println!("|---|---|");
+    println!(
+        "| warm `credential-process`, median (p90) of {n} | {} ({}) |",
+        ms(wm),
+        ms(p90(&mut warm))
+    );
+    println!(
+        "| no-op binary (`/bin/true`), median (p90) of {n} | {} ({}) |",
+        ms(nm),
+        ms(p90(&mut noop))
+    );
+    println!("| warm / no-op | {:.2}x |", wm.as_secs_f64() / nm.as_secs_f64());
+    println!(
+        "| `keyless --version` (argument parsing only), median | {} |",
+        ms(median(&mut version))
+    );
+    println!("| warm peak memory (max RSS of 50 runs) | {:.1} MiB |", rss_kib as f64 / 1024.0);
+    println!(
+        "| cold `credential-process`, median (p90) of 100 | {} ({}) |",
+        ms(cm),
+        ms(p90(&mut cold))
+    );
+    println!("| raw GetRoleCredentials round trip, median | {} |", ms(rm));
+    println!("| cold overhead beyond the round trip, median | {} |", ms(cm.saturating_sub(rm)));
+    println!(
+        "| cold overhead beyond round trip and no-op spawn, median | {} |",
+        ms(cm.saturating_sub(rm).saturating_sub(nm))
+    );
+    for (i, (wall, ok, calls)) in bursts.iter().enumerate() {
+        println!(
+            "| burst {}: 50 concurrent cold calls | {} wall, {ok}/50 succeeded, {calls} GetRoleCredentials |",
+            i + 1,
+            ms(*wall)
+        );
+    }
+    let _ = emu.kill();
+    let _ = emu.wait();
+    for k in store.list("").unwrap() {
+        let _ = store.delete(&k);
+    }
+    let _ = std::fs::remove_dir_all(Path::new(&home));
+}

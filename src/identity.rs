@@ -1,0 +1,100 @@
+//! "Who am I": credentials resolved the way the AWS SDK resolves them for a profile
+//! (environment variables first, then the profile: credential_process, SSO, static keys,
+//! role chaining), then STS GetCallerIdentity. The instance-metadata providers are left out
+//! on purpose: a developer machine has none, and probing for them costs seconds.
+
+use aws_config::BehaviorVersion;
+use aws_config::environment::{
+    EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+};
+use aws_config::meta::credentials::CredentialsProviderChain;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::{ProfileFileCredentialsProvider, ProfileFileRegionProvider};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::ProvideCredentials;
+
+use crate::error::Error;
+
+/// The answer of GetCallerIdentity.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
+}
+
+/// The profile the SDK would use when none is named: `AWS_PROFILE`, else `default`.
+pub fn default_profile() -> String {
+    std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "default".into())
+}
+
+/// Whether static credentials in the environment take precedence over any profile.
+pub fn env_credentials_present() -> bool {
+    std::env::var_os("AWS_ACCESS_KEY_ID").is_some_and(|v| !v.is_empty())
+}
+
+/// The SDK configuration for `profile`, without instance-metadata lookups.
+pub async fn sdk_config(profile: &str) -> aws_config::SdkConfig {
+    let creds = CredentialsProviderChain::first_try(
+        "Environment",
+        EnvironmentVariableCredentialsProvider::new(),
+    )
+    .or_else("Profile", ProfileFileCredentialsProvider::builder().profile_name(profile).build());
+    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else(ProfileFileRegionProvider::builder().profile_name(profile).build())
+        .or_else("us-east-1");
+    aws_config::defaults(BehaviorVersion::latest())
+        .profile_name(profile)
+        .credentials_provider(creds)
+        .region(region)
+        .load()
+        .await
+}
+
+/// Credentials for `profile`, as the SDK would resolve them.
+pub async fn credentials(profile: &str) -> anyhow::Result<(Credentials, aws_config::SdkConfig)> {
+    let config = sdk_config(profile).await;
+    let provider =
+        config.credentials_provider().ok_or_else(|| anyhow::anyhow!("no credentials provider"))?;
+    let creds = provider.provide_credentials().await.map_err(|e| {
+        // The provider's error chain carries the real reason (e.g. credential_process stderr).
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            src = s.source();
+        }
+        Error::user(format!("could not get credentials for profile `{profile}`: {msg}")).hint(
+            format!("check `[profile {profile}]` in your AWS config, or run `keyless doctor`"),
+        )
+    })?;
+    Ok((creds, config))
+}
+
+/// GetCallerIdentity with the SDK configuration of `profile`.
+pub async fn for_profile_async(profile: &str) -> anyhow::Result<Identity> {
+    let (_, config) = credentials(profile).await?;
+    caller_identity(&config).await.map_err(|e| {
+        let msg = crate::error::find(&e).map_or_else(|| e.to_string(), |k| k.message.clone());
+        Error::user(format!("profile `{profile}`: {msg}")).hint("run `keyless doctor`").into()
+    })
+}
+
+/// GetCallerIdentity for `profile` (blocking).
+pub fn for_profile(profile: &str) -> anyhow::Result<Identity> {
+    crate::util::block_on(for_profile_async(profile))
+}
+
+/// GetCallerIdentity with an SDK configuration.
+pub async fn caller_identity(config: &aws_config::SdkConfig) -> anyhow::Result<Identity> {
+    let sts = aws_sdk_sts::Client::new(config);
+    let out = sts.get_caller_identity().send().await.map_err(|e| {
+        Error::user(format!("STS GetCallerIdentity failed: {}", crate::sso::clients::describe(&e)))
+    })?;
+    Ok(Identity {
+        account: out.account().unwrap_or_default().to_string(),
+        arn: out.arn().unwrap_or_default().to_string(),
+        user_id: out.user_id().unwrap_or_default().to_string(),
+    })
+}

@@ -1,0 +1,291 @@
+//! The `credential_process` helper as AWS's own clients use it: botocore, the AWS CLI and the
+//! Rust SDK run it from a profile; bursts of concurrent cold calls make one AWS call.
+
+mod support;
+
+use std::process::Command;
+
+use support::Emulator;
+use support::user::{User, run_bounded, text, wait_bounded};
+
+const CP: [&str; 7] =
+    ["credential-process", "--session", "acme", "--account", "111111111111", "--role", "Developer"];
+
+fn assert_process_json(stdout: &[u8]) -> serde_json::Value {
+    let s = std::str::from_utf8(stdout).expect("UTF-8");
+    let v: serde_json::Value =
+        serde_json::from_str(s).expect("stdout is one JSON document and nothing else");
+    assert_eq!(v["Version"], serde_json::json!(1), "Version must be the number 1");
+    assert!(v["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    assert!(!v["SecretAccessKey"].as_str().unwrap().is_empty());
+    assert!(!v["SessionToken"].as_str().unwrap().is_empty());
+    let exp = v["Expiration"].as_str().unwrap();
+    assert!(exp.len() == 20 && exp.ends_with('Z'), "Expiration {exp} must be YYYY-MM-DDTHH:MM:SSZ");
+    assert_eq!(v["AccountId"], "111111111111");
+    v
+}
+
+#[test]
+fn warm_calls_are_served_from_the_keychain() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    let first = user.run(&CP);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let a = assert_process_json(&first.stdout);
+    assert!(
+        first.stderr.is_empty(),
+        "a successful call is silent on stderr: {}",
+        text(&first.stderr)
+    );
+    for _ in 0..3 {
+        let again = user.run(&CP);
+        assert_eq!(assert_process_json(&again.stdout)["AccessKeyId"], a["AccessKeyId"]);
+    }
+    assert_eq!(emu.op_count("GetRoleCredentials"), 1);
+}
+
+#[test]
+fn aws_cli_and_botocore_use_the_profile() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    user.add_profile("acme-dev", "111111111111", "Developer");
+    user.add_profile("acme-prod", "222222222222", "ReadOnly");
+    let out = run_bounded(
+        user.python(&[
+            "-m",
+            "awscli",
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "acme-dev",
+            "--output",
+            "json",
+        ]),
+        60,
+    );
+    assert_eq!(out.status.code(), Some(0), "aws cli: {}", text(&out.stderr));
+    let id: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(id["Account"], "111111111111");
+    let arn = id["Arn"].as_str().unwrap();
+    assert!(
+        arn.starts_with("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Developer_")
+            && arn.ends_with("/alice"),
+        "{arn}"
+    );
+    let script = "import botocore.session, json\n\
+                  s = botocore.session.Session(profile='acme-prod')\n\
+                  print(json.dumps(s.create_client('sts', region_name='ap-northeast-2').get_caller_identity()['Arn']))";
+    let out = run_bounded(user.python(&["-c", script]), 60);
+    assert_eq!(out.status.code(), Some(0), "botocore: {}", text(&out.stderr));
+    let arn: String = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        arn.starts_with("arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_ReadOnly_"),
+        "{arn}"
+    );
+    user.assert_no_secret_leaked(&emu, &[]);
+}
+
+#[test]
+fn rust_sdk_profile_provider_uses_the_profile() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    user.add_profile("acme-dev", "111111111111", "Developer");
+    // The Rust SDK resolves the profile in a child test process with the user's environment.
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--ignored", "--exact", "child_rust_sdk_resolves_profile", "--nocapture"]);
+    user.apply(&mut cmd);
+    let out = run_bounded(cmd, 60);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success() && all.contains("1 passed"), "{all}");
+}
+
+#[test]
+#[ignore = "runs inside rust_sdk_profile_provider_uses_the_profile with the user's environment"]
+fn child_rust_sdk_resolves_profile() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let creds = aws_config::profile::ProfileFileCredentialsProvider::builder()
+            .profile_name("acme-dev")
+            .build();
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .credentials_provider(creds)
+            .region(aws_config::Region::new("ap-northeast-2"))
+            .load()
+            .await;
+        let id = aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .expect("GetCallerIdentity");
+        assert!(
+            id.arn().unwrap().contains(":assumed-role/AWSReservedSSO_Developer_"),
+            "{:?}",
+            id.arn()
+        );
+    });
+}
+
+#[test]
+fn fifty_concurrent_cold_calls_make_one_aws_call() {
+    let emu = Emulator::start(&["--auto-approve", "--latency-ms", "50"]);
+    let user = User::new(&emu);
+    user.login();
+    let children: Vec<_> = (0..50).map(|_| user.spawn(&CP)).collect();
+    // While they run, no process's command line may carry a secret.
+    let mut cmdlines = String::new();
+    for p in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(c) = std::fs::read(p.path().join("cmdline")) {
+            cmdlines.push_str(&String::from_utf8_lossy(&c));
+            cmdlines.push('\n');
+        }
+    }
+    let outs: Vec<_> = children.into_iter().map(|c| wait_bounded(c, 60)).collect();
+    let mut keys = std::collections::BTreeSet::new();
+    for o in &outs {
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        keys.insert(assert_process_json(&o.stdout)["AccessKeyId"].as_str().unwrap().to_string());
+    }
+    assert_eq!(keys.len(), 1, "every caller gets the same credentials");
+    assert_eq!(emu.op_count("GetRoleCredentials"), 1);
+    user.assert_no_secret_leaked(&emu, &[&cmdlines]);
+}
+
+#[test]
+fn fifty_concurrent_calls_with_an_expiring_token_refresh_once() {
+    // Tokens live 10 minutes, inside the refresh window: the first caller must refresh.
+    let emu = Emulator::start(&["--auto-approve", "--token-ttl", "600", "--latency-ms", "20"]);
+    let user = User::new(&emu);
+    user.login();
+    let before = emu.op_count("CreateToken");
+    let children: Vec<_> = (0..50).map(|_| user.spawn(&CP)).collect();
+    for c in children {
+        let o = wait_bounded(c, 60);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        assert_process_json(&o.stdout);
+    }
+    assert_eq!(
+        emu.op_count("CreateToken") - before,
+        1,
+        "exactly one refresh, no reused refresh token"
+    );
+    assert_eq!(emu.op_count("GetRoleCredentials"), 1);
+}
+
+#[test]
+fn disabled_user_is_told_to_sign_in_again() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    emu.disable_user("alice");
+    let out = user.run(&CP);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "stdout must stay empty on failure");
+    let err = text(&out.stderr);
+    assert!(err.contains("keyless login --session acme"), "{err}");
+    assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1, "{err}");
+}
+
+#[test]
+fn unassigned_role_is_named() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    let out = user.run(&[
+        "credential-process",
+        "--session",
+        "acme",
+        "--account",
+        "111111111111",
+        "--role",
+        "Admin",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(
+        text(&out.stderr)
+            .contains("the role `Admin` in account 111111111111 is not assigned to you"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn not_signed_in_and_bad_arguments() {
+    let user = User::with_endpoint("http://127.0.0.1:9");
+    let out = user.run(&CP);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("you are not signed in to SSO session `acme`"));
+    let bad =
+        user.run(&["credential-process", "--session", "acme", "--account", "12", "--role", "R"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(bad.stdout.is_empty());
+}
+
+#[test]
+fn server_faults_are_retried_then_reported() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    let r = emu.post_json("/_emulator/faults", &serde_json::json!({"rate": 1.0}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let out = user.run(&CP);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = text(&out.stderr);
+    assert!(err.contains("InternalServerException"), "{err}");
+    let stats = emu.stats();
+    assert_eq!(stats["faults"]["GetRoleCredentials"], 5, "five attempts, then give up: {stats}");
+    // Once the service recovers, the next call works.
+    emu.post_json("/_emulator/faults", &serde_json::json!({"rate": 0.0}));
+    let out = user.run(&CP);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn throttling_is_retried() {
+    let emu = Emulator::start(&["--auto-approve", "--rate-limit", "2"]);
+    let user = User::new(&emu);
+    user.login();
+    let roles = [
+        ("111111111111", "Developer"),
+        ("111111111111", "ReadOnly"),
+        ("222222222222", "ReadOnly"),
+        ("222222222222", "Admin"),
+    ];
+    let children: Vec<_> = roles
+        .iter()
+        .flat_map(|r| (0..3).map(move |_| r))
+        .map(|(a, r)| {
+            user.spawn(&["credential-process", "--session", "acme", "--account", a, "--role", r])
+        })
+        .collect();
+    for c in children {
+        let o = wait_bounded(c, 60);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    let stats = emu.stats();
+    let throttled = stats["throttled"]["GetRoleCredentials"].as_u64().unwrap_or(0);
+    assert!(throttled > 0, "the rate limit never bit: {stats}");
+    assert_eq!(
+        emu.op_count("GetRoleCredentials") - throttled,
+        4,
+        "one successful call per role: {stats}"
+    );
+}
+
+#[test]
+fn dead_endpoint_fails_in_bounded_time() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let mut user = User::new(&emu);
+    user.login();
+    // The portal moves to a port nobody listens on.
+    user.extra_env.push(("AWS_ENDPOINT_URL_SSO".into(), "http://127.0.0.1:9".into()));
+    let out = run_bounded(user.keyless(&CP), 30);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("could not reach the SSO portal"), "{}", text(&out.stderr));
+}

@@ -1,0 +1,340 @@
+//! Signing in, refreshing and signing out against the emulator, with real keychains.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::Child;
+use std::time::Duration;
+
+use support::user::{REGION, START_URL, User, text, wait_bounded};
+use support::{Emulator, request};
+
+/// Reads the child's stderr line by line until `pred` matches; returns that line and keeps
+/// draining the rest in the background (collected for later assertions).
+fn read_stderr_until(
+    child: &mut Child,
+    pred: impl Fn(&str) -> bool + Send + 'static,
+) -> (String, std::sync::mpsc::Receiver<String>) {
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (found_tx, found_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = String::new();
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            all.push_str(&line);
+            all.push('\n');
+            if !sent && pred(&line) {
+                let _ = found_tx.send(line.clone());
+                sent = true;
+            }
+        }
+        let _ = tx.send(all);
+    });
+    let line = found_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the expected line never appeared on stderr");
+    (line, rx)
+}
+
+fn login_args(flow: &str) -> Vec<&str> {
+    vec![
+        "login",
+        "--session",
+        "acme",
+        "--start-url",
+        START_URL,
+        "--region",
+        REGION,
+        flow,
+        "--no-browser",
+    ]
+}
+
+fn status_json(user: &User) -> serde_json::Value {
+    let out = user.run(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("status --json prints JSON")
+}
+
+#[test]
+fn device_code_login_approved_by_a_person() {
+    let emu = Emulator::start(&[]);
+    let user = User::new(&emu);
+    let mut child = user.spawn(&login_args("--device-code"));
+    let (code_line, rest) = read_stderr_until(&mut child, |l| {
+        let t = l.trim();
+        t.len() == 9 && t.as_bytes()[4] == b'-'
+    });
+    emu.approve(code_line.trim());
+    let out = wait_bounded(child, 30);
+    let stderr = format!("{code_line}\n{}", rest.recv().unwrap());
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("Signed in to `acme`"), "{stderr}");
+    assert!(out.stdout.is_empty(), "login wrote to stdout");
+    let status = status_json(&user);
+    let s = &status["sessions"][0];
+    assert_eq!(s["name"], "acme");
+    assert_eq!(s["token_valid"], true);
+    assert_eq!(s["refreshable"], true);
+    let config = std::fs::read_to_string(user.config_path()).unwrap();
+    assert_eq!(
+        config,
+        format!("[sso-session acme]\nsso_start_url = {START_URL}\nsso_region = {REGION}\n")
+    );
+    user.assert_no_secret_leaked(&emu, &[&stderr, &text(&out.stdout)]);
+}
+
+/// Plays the browser: GET the authorize URL, follow the emulator's redirect to keyless's
+/// loopback listener, and return that page.
+fn browse(url: &str) -> support::Response {
+    let (addr, path) = split_url(url);
+    let r = request(&addr, "GET", &path, &[], b"");
+    assert_eq!(r.status, 302, "authorize did not redirect: {}", r.text());
+    let location = r.header("location").expect("a Location header").to_string();
+    let (addr, path) = split_url(&location);
+    request(&addr, "GET", &path, &[], b"")
+}
+
+fn split_url(url: &str) -> (String, String) {
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (addr, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    (addr.to_string(), if path.is_empty() { "/".into() } else { path.to_string() })
+}
+
+#[test]
+fn pkce_login_through_the_browser_redirect() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    let mut child = user.spawn(&login_args("--pkce"));
+    let (url_line, rest) = read_stderr_until(&mut child, |l| {
+        l.trim_start().starts_with("http://") && l.contains("/authorize?")
+    });
+    let url = url_line.trim();
+    assert!(
+        url.contains("code_challenge_method=S256") && url.contains("scopes=sso%3Aaccount%3Aaccess"),
+        "{url}"
+    );
+    let page = browse(url);
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("You can close this tab"), "{}", page.text());
+    let out = wait_bounded(child, 30);
+    let stderr = rest.recv().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(status_json(&user)["sessions"][0]["refreshable"], true);
+    user.assert_no_secret_leaked(&emu, &[&stderr]);
+}
+
+#[test]
+fn pkce_denied_in_the_browser_is_a_clean_failure() {
+    let emu = Emulator::start(&[]);
+    let user = User::new(&emu);
+    let mut child = user.spawn(&login_args("--pkce"));
+    let (url_line, rest) = read_stderr_until(&mut child, |l| l.contains("/authorize?"));
+    let url = url_line.trim();
+    let state = url.split("state=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let port = url.split("127.0.0.1%3A").nth(1).unwrap().split('%').next().unwrap().to_string();
+    // What the emulator's Deny button redirects the browser to.
+    let page = request(
+        &format!("127.0.0.1:{port}"),
+        "GET",
+        &format!("/oauth/callback?error=access_denied&state={state}"),
+        &[],
+        b"",
+    );
+    assert_eq!(page.status, 200);
+    let out = wait_bounded(child, 30);
+    let stderr = rest.recv().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the sign-in was denied") && stderr.contains("hint:"), "{stderr}");
+    assert!(!user.config_path().exists(), "a failed login wrote the config");
+    assert_eq!(status_json(&user)["sessions"], serde_json::json!([]));
+}
+
+#[test]
+fn pkce_callback_with_the_wrong_state_is_rejected() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    let mut child = user.spawn(&login_args("--pkce"));
+    let (url_line, rest) = read_stderr_until(&mut child, |l| l.contains("/authorize?"));
+    let port =
+        url_line.split("127.0.0.1%3A").nth(1).unwrap().split('%').next().unwrap().to_string();
+    let page = request(
+        &format!("127.0.0.1:{port}"),
+        "GET",
+        "/oauth/callback?code=forged&state=not-the-state",
+        &[],
+        b"",
+    );
+    assert_eq!(page.status, 400);
+    let out = wait_bounded(child, 30);
+    let stderr = rest.recv().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("state mismatch"), "{stderr}");
+    assert_eq!(emu.op_count("CreateToken"), 0, "a forged code must never be exchanged");
+}
+
+#[test]
+fn expired_device_code_is_a_clear_error() {
+    let emu = Emulator::start(&["--device-code-ttl", "2"]);
+    let user = User::new(&emu);
+    let out = wait_bounded(user.spawn(&login_args("--device-code")), 30);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("the sign-in code expired"), "{stderr}");
+    assert!(!user.config_path().exists());
+}
+
+#[test]
+fn unreachable_endpoint_fails_cleanly_and_writes_nothing() {
+    let user = User::with_endpoint("http://127.0.0.1:9");
+    let out = user.run(&login_args("--device-code"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("could not reach the Identity Center sign-in service"), "{stderr}");
+    assert!(!user.config_path().exists());
+}
+
+#[test]
+fn malformed_sso_session_section_is_named() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    std::fs::write(
+        user.config_path(),
+        "# mine\n[sso-session acme]\nsso_start_url = https://d-1234567890.awsapps.com/start\n",
+    )
+    .unwrap();
+    let out = user.run(&["login", "--session", "acme", "--device-code", "--no-browser"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("[sso-session acme]") && stderr.contains("sso_region"), "{stderr}");
+    let missing = user.run(&["login", "--session", "nope", "--device-code"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("there is no SSO session `nope`"));
+    assert_eq!(
+        std::fs::read_to_string(user.config_path()).unwrap(),
+        "# mine\n[sso-session acme]\nsso_start_url = https://d-1234567890.awsapps.com/start\n"
+    );
+}
+
+#[test]
+fn bad_start_url_is_a_usage_error() {
+    let user = User::with_endpoint("http://127.0.0.1:9");
+    let out = user.run(&[
+        "login",
+        "--session",
+        "acme",
+        "--start-url",
+        "http://example.com",
+        "--region",
+        REGION,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("is not an https:// start URL"));
+}
+
+#[test]
+fn silent_refresh_rotates_the_refresh_token() {
+    // Tokens live 10 minutes: inside the 15-minute refresh window from the start.
+    let emu = Emulator::start(&["--auto-approve", "--token-ttl", "600"]);
+    let user = User::new(&emu);
+    user.login();
+    let before = emu.op_count("CreateToken");
+    let out = user.run(&[
+        "credential-process",
+        "--session",
+        "acme",
+        "--account",
+        "111111111111",
+        "--role",
+        "Developer",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(emu.op_count("CreateToken"), before + 1, "one refresh");
+    // The rotated refresh token is stored: a second refresh works (a reused one would fail).
+    let out = user.run(&[
+        "credential-process",
+        "--session",
+        "acme",
+        "--account",
+        "222222222222",
+        "--role",
+        "ReadOnly",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(emu.op_count("CreateToken"), before + 2);
+    user.assert_no_secret_leaked(&emu, &[&text(&out.stderr)]);
+}
+
+#[test]
+fn logout_ends_the_session_everywhere() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    let cp = [
+        "credential-process",
+        "--session",
+        "acme",
+        "--account",
+        "111111111111",
+        "--role",
+        "Developer",
+    ];
+    assert_eq!(user.run(&cp).status.code(), Some(0));
+    let out = user.run(&["logout", "--session", "acme"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("removed 3 entries"), "{}", text(&out.stderr));
+    assert_eq!(emu.op_count("Logout"), 1);
+    let after = user.run(&cp);
+    assert_eq!(after.status.code(), Some(1));
+    assert!(after.stdout.is_empty());
+    assert!(
+        text(&after.stderr).contains("keyless login --session acme"),
+        "{}",
+        text(&after.stderr)
+    );
+    let status = status_json(&user);
+    assert_eq!(status["sessions"][0]["signed_in"], false);
+}
+
+#[test]
+fn locked_secret_service_is_a_clear_error() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let mut user = User::new(&emu);
+    let daemon = support::keyring::SecretServiceDaemon::start();
+    daemon.lock_all();
+    user.extra_env =
+        daemon.env().into_iter().filter(|(k, _)| k == "DBUS_SESSION_BUS_ADDRESS").collect();
+    user.extra_env.push(("KEYLESS_STORE".into(), "secret-service".into()));
+    let out = user.run(&login_args("--device-code"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("keychain is locked") && stderr.contains("unlock"), "{stderr}");
+    assert!(!user.config_path().exists());
+}
+
+#[test]
+fn login_and_credentials_through_the_secret_service() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let mut user = User::new(&emu);
+    let daemon = support::keyring::SecretServiceDaemon::start();
+    user.extra_env =
+        daemon.env().into_iter().filter(|(k, _)| k == "DBUS_SESSION_BUS_ADDRESS").collect();
+    user.extra_env.push(("KEYLESS_STORE".into(), "secret-service".into()));
+    user.login();
+    let out = user.run(&[
+        "credential-process",
+        "--session",
+        "acme",
+        "--account",
+        "111111111111",
+        "--role",
+        "Developer",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Version"], 1);
+    assert_eq!(status_json(&user)["store"], "secret-service");
+    // gnome-keyring stores its (encrypted) keyring under the daemon's HOME, not the user's.
+    user.assert_no_secret_leaked(&emu, &[&text(&out.stderr)]);
+}

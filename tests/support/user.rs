@@ -1,0 +1,201 @@
+//! A developer's machine in a box: a temporary HOME with its own AWS config and credentials
+//! files, the endpoint variables pointing at an emulator, the kernel keyring under a random
+//! namespace, and helpers to run `keyless` and the AWS judges in it and to prove that no
+//! secret reached a file or an output.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use super::{Emulator, TempDir, keyless_bin};
+
+pub const START_URL: &str = "https://d-1234567890.awsapps.com/start";
+pub const REGION: &str = "ap-northeast-2";
+
+pub struct User {
+    pub home: TempDir,
+    pub endpoint: String,
+    pub namespace: String,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl User {
+    pub fn new(emu: &Emulator) -> User {
+        Self::with_endpoint(emu.url())
+    }
+
+    pub fn with_endpoint(endpoint: &str) -> User {
+        let home = TempDir::new("home");
+        std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+        let mut b = [0u8; 6];
+        getrandom::fill(&mut b).unwrap();
+        User {
+            home,
+            endpoint: endpoint.to_string(),
+            namespace: format!("keyless-test-{}", hex::encode(b)),
+            extra_env: Vec::new(),
+        }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.home.path().join(".aws").join("config")
+    }
+
+    pub fn credentials_path(&self) -> PathBuf {
+        self.home.path().join(".aws").join("credentials")
+    }
+
+    /// Applies this user's environment to a command (and clears the runner's AWS variables).
+    pub fn apply(&self, cmd: &mut Command) {
+        for k in [
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "DBUS_SESSION_BUS_ADDRESS",
+            "DISPLAY",
+            "WAYLAND_DISPLAY",
+            "BROWSER",
+            "XDG_CONFIG_HOME",
+        ] {
+            cmd.env_remove(k);
+        }
+        cmd.env("HOME", self.home.path())
+            .env("XDG_RUNTIME_DIR", self.home.path())
+            .env("AWS_CONFIG_FILE", self.config_path())
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.credentials_path())
+            .env("AWS_ENDPOINT_URL_SSO_OIDC", &self.endpoint)
+            .env("AWS_ENDPOINT_URL_SSO", &self.endpoint)
+            .env("AWS_ENDPOINT_URL_STS", &self.endpoint)
+            .env("AWS_ENDPOINT_URL_IAM", &self.endpoint)
+            .env("AWS_ENDPOINT_URL_SIGNIN", &self.endpoint)
+            .env("KEYLESS_STORE", "keyutils")
+            .env("KEYLESS_STORE_NAMESPACE", &self.namespace)
+            .env("NO_COLOR", "1");
+        cmd.envs(self.extra_env.iter().map(|(k, v)| (k, v)));
+    }
+
+    pub fn keyless(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(keyless_bin());
+        cmd.args(args).stdin(Stdio::null());
+        self.apply(&mut cmd);
+        cmd
+    }
+
+    /// Runs keyless to completion, with a hang guard.
+    pub fn run(&self, args: &[&str]) -> Output {
+        run_bounded(self.keyless(args), 60)
+    }
+
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.keyless(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning keyless")
+    }
+
+    /// Signs in with the device flow against an auto-approving emulator.
+    pub fn login(&self) {
+        let out = self.run(&[
+            "login",
+            "--session",
+            "acme",
+            "--start-url",
+            START_URL,
+            "--region",
+            REGION,
+            "--device-code",
+            "--no-browser",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "login failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Adds a keyless profile by hand (onboarding writes the same thing).
+    pub fn add_profile(&self, name: &str, account: &str, role: &str) {
+        use std::io::Write;
+        let mut f =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.config_path()).unwrap();
+        write!(
+            f,
+            "\n[profile {name}]\ncredential_process = {} credential-process --session acme --account {account} --role {role}\nregion = {REGION}\n",
+            keyless_bin()
+        )
+        .unwrap();
+    }
+
+    /// A judge command: `$KEYLESS_TEST_PYTHON` with this user's environment.
+    pub fn python(&self, args: &[&str]) -> Command {
+        let py = std::env::var("KEYLESS_TEST_PYTHON").expect("KEYLESS_TEST_PYTHON must name the Python with botocore and the AWS CLI (scripts/test.sh sets it)");
+        let mut cmd = Command::new(py);
+        cmd.args(args).stdin(Stdio::null());
+        self.apply(&mut cmd);
+        cmd
+    }
+
+    /// Asserts that no secret the emulator issued appears in any file under HOME or in `outputs`.
+    pub fn assert_no_secret_leaked(&self, emu: &Emulator, outputs: &[&str]) {
+        let secrets: Vec<String> = emu.secrets().into_iter().filter(|s| s.len() >= 8).collect();
+        assert!(!secrets.is_empty(), "the emulator issued no secrets: nothing was proven");
+        let mut files = Vec::new();
+        collect_files(self.home.path(), &mut files);
+        for f in files {
+            let bytes = std::fs::read(&f).unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes);
+            for s in &secrets {
+                assert!(!text.contains(s.as_str()), "a secret reached the file {}", f.display());
+            }
+        }
+        for out in outputs {
+            for s in &secrets {
+                assert!(!out.contains(s.as_str()), "a secret reached an output:\n{out}");
+            }
+        }
+    }
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                collect_files(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+}
+
+/// Runs a command, killing it (and failing) if it runs longer than `secs`.
+pub fn run_bounded(mut cmd: Command, secs: u64) -> Output {
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawning");
+    wait_bounded(child, secs)
+}
+
+pub fn wait_bounded(child: Child, secs: u64) -> Output {
+    let id = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(out) => out.expect("waiting for the command"),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
+            panic!("the command did not finish within {secs}s");
+        }
+    }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
