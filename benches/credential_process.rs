@@ -229,6 +229,12 @@ fn main() {
         bursts.push((t.elapsed(), ok, stat(&setup.url, "GetRoleCredentials") - before));
     }
 
+    // What a cold call against real AWS (HTTPS) adds: the system trust store is parsed once
+    // per process when the first TLS client is built.
+    let t = Instant::now();
+    drop(keyless::sso::clients::portal("us-east-1"));
+    let tls_setup = t.elapsed();
+
     let (wm, nm) = (median(&mut warm), median(&mut noop));
     let (cm, rm) = (median(&mut cold), median(&mut rtt));
     println!("| measurement | result |");
@@ -259,6 +265,10 @@ fn main() {
     println!(
         "| cold overhead beyond round trip and no-op spawn, median | {} |",
         ms(cm.saturating_sub(rm).saturating_sub(nm))
+    );
+    println!(
+        "| HTTPS client setup on a real-AWS cold call (system trust store), once | {} |",
+        ms(tls_setup)
     );
     for (i, (wall, ok, calls)) in bursts.iter().enumerate() {
         println!(

@@ -10,7 +10,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # --- system packages ---------------------------------------------------------------------
 # chromium + chromium-driver: the real-browser sign-in tests; shellcheck: install.sh.
-packages=(gnome-keyring dbus libsecret-tools libdbus-1-dev pkg-config keyutils python3-venv
+packages=(gnome-keyring dbus libsecret-tools keyutils util-linux python3-venv
   chromium chromium-driver shellcheck)
 missing=()
 for p in "${packages[@]}"; do
@@ -46,7 +46,7 @@ cargo build --locked --bins
 export KEYLESS_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/keyless"
 export KEYLESS_TEST_PYTHON="$root/.venv/bin/python"
 step "cargo test"
-cargo test --locked --all-targets -- --test-threads 2
+cargo test --locked --lib --bins --tests -- --test-threads 2
 
 # --- Python tests ----------------------------------------------------------------------
 step "pytest (botocore and the AWS CLI against the emulator)"

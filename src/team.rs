@@ -449,7 +449,7 @@ fn substitute(template: &str, var: &dyn Fn(&str) -> Option<String>) -> anyhow::R
     Ok(out)
 }
 
-fn is_session_name(s: &str) -> bool {
+pub fn is_session_name(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
@@ -467,7 +467,7 @@ fn check_account_id(s: &str) -> Result<(), String> {
     }
 }
 
-fn check_start_url(s: &str) -> Result<(), String> {
+pub fn check_start_url(s: &str) -> Result<(), String> {
     let Some(rest) = s.strip_prefix("https://") else {
         return Err(format!(
             "{s:?} is not an https:// URL (the AWS access portal URL, e.g. https://d-1234567890.awsapps.com/start)"

@@ -238,7 +238,7 @@ fn server_faults_are_retried_then_reported() {
     let err = text(&out.stderr);
     assert!(err.contains("InternalServerException"), "{err}");
     let stats = emu.stats();
-    assert_eq!(stats["faults"]["GetRoleCredentials"], 5, "five attempts, then give up: {stats}");
+    assert_eq!(stats["faults"]["GetRoleCredentials"], 8, "eight attempts, then give up: {stats}");
     // Once the service recovers, the next call works.
     emu.post_json("/_emulator/faults", &serde_json::json!({"rate": 0.0}));
     let out = user.run(&CP);
@@ -288,4 +288,57 @@ fn dead_endpoint_fails_in_bounded_time() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(out.stdout.is_empty());
     assert!(text(&out.stderr).contains("could not reach the SSO portal"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn login_if_needed_signs_in_once_for_concurrent_callers() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    std::fs::write(
+        user.config_path(),
+        format!(
+            "[sso-session acme]\nsso_start_url = {}\nsso_region = {}\n",
+            support::user::START_URL,
+            support::user::REGION
+        ),
+    )
+    .unwrap();
+    let mut args = CP.to_vec();
+    args.push("--login-if-needed");
+    let children: Vec<_> = (0..10).map(|_| user.spawn(&args)).collect();
+    for c in children {
+        let o = wait_bounded(c, 60);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        assert_process_json(&o.stdout);
+    }
+    assert_eq!(emu.op_count("StartDeviceAuthorization"), 1, "one sign-in for all callers");
+    assert_eq!(emu.op_count("GetRoleCredentials"), 1);
+}
+
+#[test]
+fn a_crashed_lock_holder_does_not_wedge_later_calls() {
+    use sha1::Digest;
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    // The lock file keyless uses for this role (XDG_RUNTIME_DIR is the user's HOME here).
+    let name = format!("{}\0role:acme:111111111111:Developer", user.namespace);
+    let digest = hex::encode(sha1::Sha1::digest(name.as_bytes()));
+    let lock = user.home.path().join("keyless").join(format!("{}.lock", &digest[..20]));
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let mut holder = Command::new("flock")
+        .arg("--close")
+        .arg(&lock)
+        .args(["sleep", "20"])
+        .spawn()
+        .expect("flock (util-linux)");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let waiter = user.spawn(&CP);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // The holder dies without cleaning up; the kernel releases its lock.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let out = wait_bounded(waiter, 30);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_process_json(&out.stdout);
 }

@@ -17,6 +17,16 @@ pub struct CredentialProcessArgs {
     /// The role (permission set) name.
     #[arg(long)]
     pub role: String,
+    /// When the session needs a sign-in, start one (browser, or device code) instead of
+    /// failing. Meant for interactive shells; concurrent callers share one sign-in.
+    #[arg(long)]
+    pub login_if_needed: bool,
+}
+
+/// Whether an error is "sign in again": its hint is exactly the login hint for the session.
+fn needs_login(err: &anyhow::Error, session: &str) -> bool {
+    crate::error::find(err).and_then(|e| e.hint.as_deref())
+        == Some(crate::sso::login_hint(session).as_str())
 }
 
 /// Returns the JSON document; the caller writes it to stdout, the only write there.
@@ -30,6 +40,34 @@ pub fn run(args: CredentialProcessArgs) -> anyhow::Result<String> {
     }
     let store = crate::store::open()?;
     let r = RoleRef { session: args.session, account: args.account, role: args.role };
-    let creds = credentials::get(store.as_ref(), &r)?;
+    let creds = match credentials::get(store.as_ref(), &r) {
+        Err(e) if args.login_if_needed && needs_login(&e, &r.session) => {
+            sign_in_once(store.as_ref(), &r)?;
+            credentials::get(store.as_ref(), &r)?
+        }
+        other => other?,
+    };
     Ok(credentials::process_json(&creds, &r.account))
+}
+
+/// One sign-in for all concurrent callers: whoever takes the lock signs in; the others find
+/// a valid session when they get it.
+fn sign_in_once(store: &dyn crate::store::Store, r: &RoleRef) -> anyhow::Result<()> {
+    use crate::sso::login::{self, LoginOptions};
+    let timeout = std::time::Duration::from_secs(180);
+    let _lock = crate::lock::acquire(&format!("login:{}", r.session), timeout)?;
+    match crate::util::block_on(crate::sso::token::valid_token(store, &r.session, false)) {
+        Ok(_) => return Ok(()),
+        Err(e) if needs_login(&e, &r.session) => {}
+        Err(e) => return Err(e),
+    }
+    let session = crate::sessions::load(&r.session)?;
+    let (flow, _) = login::auto_flow();
+    crate::ui::note(format!(
+        "keyless: signing in to `{}` for an AWS tool that needs credentials",
+        r.session
+    ));
+    let opts = LoginOptions { flow, open_browser: true, timeout };
+    crate::util::block_on(login::login(store, &session, &opts))?;
+    Ok(())
 }

@@ -9,11 +9,15 @@ use crate::error;
 pub mod completions;
 pub mod console;
 pub mod credential_process;
+pub mod demo;
 pub mod doctor;
 pub mod emulator;
 pub mod exec;
 pub mod login;
 pub mod logout;
+pub mod migrate;
+pub mod onboard;
+pub mod profiles;
 pub mod status;
 pub mod whoami;
 
@@ -27,6 +31,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The day-one wizard: sign in, write a profile per account and role, verify them, and
+    /// retire long-lived access keys.
+    Onboard(onboard::OnboardArgs),
+    /// Manage keyless profiles in the AWS config.
+    #[command(subcommand)]
+    Profiles(profiles::ProfilesCommand),
+    /// Replace the long-lived access keys in ~/.aws/credentials with SSO profiles of the same
+    /// name, then deactivate the keys.
+    Migrate(migrate::MigrateArgs),
+    /// The whole onboarding against the built-in Identity Center, in a throwaway home.
+    Demo(demo::DemoArgs),
     /// Sign in to an SSO session (browser with PKCE, or a device code).
     Login(login::LoginArgs),
     /// Sign out: end the session at Identity Center and delete its tokens and credentials.
@@ -77,16 +92,25 @@ pub fn main() -> i32 {
 /// Runs one parsed command. `Ok` carries the exit code (commands like `exec` pass a child's on).
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
+        Command::Onboard(args) => onboard::run(args),
+        Command::Profiles(cmd) => profiles::run(cmd),
+        Command::Demo(args) => demo::run(args),
+        Command::Migrate(args) => migrate::run(args),
         Command::Login(args) => login::run(args),
         Command::Logout(args) => logout::run(args),
         Command::Status(args) => status::run(args),
         Command::Whoami(args) => whoami::run(args),
         Command::Exec(args) => exec::run_exec(args),
         Command::Env(args) => exec::run_env(args),
-        Command::CredentialProcess(args) => credential_process::run(args).map(|json| {
-            print_stdout(&json);
-            0
-        }),
+        Command::CredentialProcess(args) => {
+            // stdout is the protocol: while keyless works, fd 1 points at stderr, so a stray
+            // print anywhere (ours or a library's) cannot corrupt the JSON document.
+            let protocol_out = divert_stdout();
+            credential_process::run(args).map(|json| {
+                write_protocol(protocol_out, &json);
+                0
+            })
+        }
         Command::Emulator(cmd) => emulator::run(cmd),
         Command::Console(args) => console::run(args).map(|url| {
             if let Some(url) = url {
@@ -118,4 +142,37 @@ pub fn print_stdout(text: &str) {
         let _ = out.write_all(b"\n");
     }
     let _ = out.flush();
+}
+
+/// Points fd 1 at stderr and returns the original stdout for the one protocol write.
+#[cfg(unix)]
+fn divert_stdout() -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::AsFd;
+    let original = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    rustix::stdio::dup2_stdout(std::io::stderr().as_fd()).ok()?;
+    Some(original)
+}
+
+#[cfg(not(unix))]
+fn divert_stdout() -> Option<()> {
+    None
+}
+
+/// Writes the protocol document to the saved stdout (or stdout itself when it was not
+/// diverted).
+#[cfg(unix)]
+fn write_protocol(original: Option<std::os::fd::OwnedFd>, text: &str) {
+    use std::io::Write;
+    match original {
+        Some(fd) => {
+            let mut f = std::fs::File::from(fd);
+            let _ = f.write_all(format!("{text}\n").as_bytes());
+        }
+        None => print_stdout(text),
+    }
+}
+
+#[cfg(not(unix))]
+fn write_protocol(_original: Option<()>, text: &str) {
+    print_stdout(text);
 }

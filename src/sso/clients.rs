@@ -1,7 +1,8 @@
 //! AWS SDK clients for SSO-OIDC, the SSO portal and STS, built directly from a region and the
 //! endpoint overrides (no shared-config loading: the cold credential path stays cheap).
-//! Retries are the SDK's standard mode with a few more attempts, bounded in total time so a
-//! `credential_process` caller (the Rust SDK gives up after about 20 s) gets an answer.
+//! Retries are the SDK's standard mode with more attempts (throttling in a large organisation
+//! comes in waves), bounded in total time so a `credential_process` caller gets an answer
+//! before it gives up (the Rust SDK waits about 20 s).
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use super::endpoints::{self, Service};
 
 fn retry() -> RetryConfig {
     RetryConfig::standard()
-        .with_max_attempts(5)
+        .with_max_attempts(8)
         .with_initial_backoff(Duration::from_millis(200))
         .with_max_backoff(Duration::from_secs(3))
 }
@@ -22,29 +23,46 @@ fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
         .operation_attempt_timeout(Duration::from_secs(5))
-        .operation_timeout(Duration::from_secs(15))
+        .operation_timeout(Duration::from_secs(18))
         .build()
 }
 
+/// A plain-HTTP client for `http://` endpoints (the local emulator). The SDK's default client
+/// parses the system trust store when it is built, which is most of the cold path's own time
+/// and buys nothing without TLS.
+fn plain_http_client(endpoint: Option<&str>) -> Option<aws_sdk_sso::config::SharedHttpClient> {
+    endpoint
+        .filter(|u| u.starts_with("http://"))
+        .map(|_| aws_smithy_http_client::Builder::new().build_http())
+}
+
 pub fn oidc(region: &str) -> aws_sdk_ssooidc::Client {
+    let endpoint = endpoints::configured(Service::SsoOidc);
     let mut b = aws_sdk_ssooidc::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .retry_config(retry())
         .timeout_config(timeouts());
-    if let Some(url) = endpoints::configured(Service::SsoOidc) {
+    if let Some(client) = plain_http_client(endpoint.as_deref()) {
+        b = b.http_client(client);
+    }
+    if let Some(url) = endpoint {
         b = b.endpoint_url(url);
     }
     aws_sdk_ssooidc::Client::from_conf(b.build())
 }
 
 pub fn portal(region: &str) -> aws_sdk_sso::Client {
+    let endpoint = endpoints::configured(Service::Sso);
     let mut b = aws_sdk_sso::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .retry_config(retry())
         .timeout_config(timeouts());
-    if let Some(url) = endpoints::configured(Service::Sso) {
+    if let Some(client) = plain_http_client(endpoint.as_deref()) {
+        b = b.http_client(client);
+    }
+    if let Some(url) = endpoint {
         b = b.endpoint_url(url);
     }
     aws_sdk_sso::Client::from_conf(b.build())

@@ -3,6 +3,8 @@
 
 pub mod clients;
 pub mod endpoints;
+pub mod fanout;
+pub mod inventory;
 pub mod login;
 pub mod portal;
 pub mod records;

@@ -1,0 +1,468 @@
+//! Retiring long-lived access keys: find them in `~/.aws/credentials`, learn whose they are
+//! (STS GetCallerIdentity signed with the key), give the profile an SSO role in the same
+//! account under the same name, prove the new profile works, and only then remove the key
+//! from the file and deactivate it (IAM UpdateAccessKey, signed with the key itself).
+//!
+//! The order is the safety property: a key is never removed before its replacement has
+//! answered GetCallerIdentity as the SSO role. The credentials file is rewritten without a
+//! backup: a backup would keep the very secret being retired on disk.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use aws_credential_types::Credentials;
+use http_body_util::{BodyExt, Full};
+
+use crate::aws_config::edit::{Backup, ConfigEdit};
+use crate::aws_config::profiles::{self, CredentialProcess, StaticKeys};
+use crate::aws_config::{Document, paths};
+use crate::emulator::sigv4;
+use crate::error::Error;
+use crate::identity::Identity;
+use crate::sso::endpoints::{self, Service};
+use crate::sso::inventory::Assignment;
+use crate::team::TeamFile;
+use crate::ui::{self, Prompter};
+
+/// IAM is global; its requests are signed for us-east-1.
+const IAM_REGION: &str = "us-east-1";
+
+/// Whose key this is, from GetCallerIdentity signed with it.
+pub async fn key_owner(key: &StaticKeys) -> anyhow::Result<Identity> {
+    let creds = Credentials::new(
+        &key.access_key_id,
+        key.secret_access_key.expose(),
+        key.session_token.as_ref().map(|t| t.expose().clone()),
+        None,
+        "keyless-migrate",
+    );
+    let mut b = aws_sdk_sts::Config::builder()
+        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+        .region(aws_sdk_sts::config::Region::new(IAM_REGION))
+        .credentials_provider(creds);
+    if let Some(url) = endpoints::configured(Service::Sts) {
+        b = b.endpoint_url(url);
+    }
+    let out = aws_sdk_sts::Client::from_conf(b.build()).get_caller_identity().send().await.map_err(
+        |e| {
+            Error::user(format!(
+                "the key {} in profile `{}` was refused by STS: {}",
+                key.access_key_id,
+                key.profile,
+                crate::sso::clients::describe(&e)
+            ))
+            .hint("the key may already be inactive or deleted; remove it from the credentials file by hand if so")
+        },
+    )?;
+    Ok(Identity {
+        account: out.account().unwrap_or_default().to_string(),
+        arn: out.arn().unwrap_or_default().to_string(),
+        user_id: out.user_id().unwrap_or_default().to_string(),
+    })
+}
+
+/// The IAM user name in an ARN like `arn:aws:iam::111111111111:user/path/alice`.
+pub fn iam_user(arn: &str) -> Option<&str> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let rest = resource.strip_prefix("user/")?;
+    rest.rsplit('/').next().filter(|u| !u.is_empty())
+}
+
+/// How deactivating a key ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deactivation {
+    Done,
+    /// IAM refused (usually AccessDenied: the user may not manage its own keys).
+    Refused {
+        code: String,
+        message: String,
+    },
+}
+
+/// IAM UpdateAccessKey Status=Inactive for the key, signed with the key itself (no
+/// `UserName`: IAM applies it to the calling user). Over HTTPS to IAM, or to the configured
+/// `AWS_ENDPOINT_URL_IAM` / `AWS_ENDPOINT_URL`.
+pub async fn deactivate(key: &StaticKeys) -> anyhow::Result<Deactivation> {
+    let endpoint = endpoints::resolve(Service::Iam, IAM_REGION);
+    let url: hyper::Uri = endpoint
+        .parse()
+        .map_err(|_| Error::user(format!("`{endpoint}` is not a valid IAM endpoint URL")))?;
+    let host = url.authority().map(|a| a.as_str().to_string()).unwrap_or_default();
+    let path = match url.path() {
+        "" => "/",
+        p => p,
+    }
+    .to_string();
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("Action", "UpdateAccessKey")
+        .append_pair("Version", "2010-05-08")
+        .append_pair("AccessKeyId", &key.access_key_id)
+        .append_pair("Status", "Inactive")
+        .finish();
+    let mut headers = vec![
+        ("host".to_string(), host),
+        (
+            "content-type".to_string(),
+            "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+        ),
+    ];
+    let token = key.session_token.as_ref().map(|t| t.expose().clone());
+    let signed = sigv4::sign(
+        &sigv4::RequestParts {
+            method: "POST",
+            path: &path,
+            query: "",
+            headers: &headers,
+            body: body.as_bytes(),
+        },
+        &sigv4::SigningKey {
+            access_key_id: &key.access_key_id,
+            secret: key.secret_access_key.expose(),
+            session_token: token.as_deref(),
+            region: IAM_REGION,
+            service: "iam",
+        },
+        crate::time::now(),
+    );
+    headers.extend(signed);
+    let mut req = hyper::Request::builder().method("POST").uri(&url);
+    for (k, v) in &headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let req = req.body(Full::new(bytes::Bytes::from(body)))?;
+
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider)
+        .map_err(|e| Error::user(format!("cannot set up TLS for IAM: {e}")))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, Full<bytes::Bytes>>(https);
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(20), client.request(req))
+        .await
+        .map_err(|_| Error::user(format!("IAM at {endpoint} did not answer within 20 s")))?
+        .map_err(|e| {
+            Error::user(format!("could not reach IAM at {endpoint}: {e}"))
+                .hint("check your network connection (and AWS_ENDPOINT_URL_IAM if you set it)")
+        })?;
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await?.to_bytes();
+    let text = String::from_utf8_lossy(&bytes);
+    if status == 200 {
+        return Ok(Deactivation::Done);
+    }
+    Ok(Deactivation::Refused {
+        code: xml_text(&text, "Code").unwrap_or_else(|| format!("HTTP {status}")),
+        message: xml_text(&text, "Message").unwrap_or_default(),
+    })
+}
+
+/// The text of the first `<tag>` in an XML document.
+fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(
+        xml[start..end]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// What happened to one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Replaced by an SSO profile and deactivated.
+    Retired { profile: String, key: String, role: String, account: String },
+    /// Replaced and removed from the file, but IAM refused to deactivate it: an administrator
+    /// must deactivate and delete it.
+    RemovedNotDeactivated {
+        profile: String,
+        key: String,
+        account: String,
+        user: String,
+        reason: String,
+    },
+    /// Left alone, and why.
+    Skipped { profile: String, key: String, reason: String },
+}
+
+/// Everything a migration needs to know.
+pub struct Context<'a> {
+    pub session: &'a crate::sso::SessionConfig,
+    pub binary: &'a Path,
+    pub team: Option<&'a TeamFile>,
+    /// What the user has in Identity Center.
+    pub have: &'a [Assignment],
+    pub prompter: Prompter,
+}
+
+/// The SSO role to use in place of a key for `account`: the team file's role for the
+/// environment the account is in, if the user has it.
+pub fn team_role(team: Option<&TeamFile>, have: &[Assignment], account: &str) -> Option<String> {
+    let env = team?.environment_of(account)?;
+    let roles = &have.iter().find(|a| a.account_id == account)?.roles;
+    env.roles.iter().find(|r| roles.contains(r)).cloned()
+}
+
+/// The long-lived keys (`AKIA…`) in the credentials file. Session keys are left alone: they
+/// expire by themselves.
+pub fn long_lived(doc: &Document) -> Vec<StaticKeys> {
+    profiles::static_keys(doc)
+        .into_iter()
+        .filter(|k| k.session_token.is_none() && !k.access_key_id.starts_with("ASIA"))
+        .collect()
+}
+
+/// Migrates every long-lived key in the credentials file, one at a time, in file order.
+pub fn run(cx: &Context<'_>) -> anyhow::Result<Vec<Outcome>> {
+    let creds_path = paths::credentials_path()?;
+    let doc = Document::parse(&read_or_empty(&creds_path)?);
+    let mut outcomes = Vec::new();
+    for key in long_lived(&doc) {
+        // A region set next to the key carries over to the new profile.
+        let region = profiles::credentials_profiles(&doc)
+            .into_iter()
+            .find(|p| p.name == key.profile)
+            .and_then(|p| p.get("region").map(str::to_string));
+        outcomes.push(migrate_one(cx, &key, region)?);
+    }
+    Ok(outcomes)
+}
+
+fn read_or_empty(path: &Path) -> anyhow::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => Ok(s),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(Error::user(format!("cannot read {}: {e}", path.display())).into()),
+    }
+}
+
+fn migrate_one(
+    cx: &Context<'_>,
+    key: &StaticKeys,
+    key_region: Option<String>,
+) -> anyhow::Result<Outcome> {
+    let skip = |reason: String| {
+        ui::note(format!("  skipped `{}` ({}): {reason}", key.profile, key.access_key_id));
+        Ok(Outcome::Skipped {
+            profile: key.profile.clone(),
+            key: key.access_key_id.clone(),
+            reason,
+        })
+    };
+    ui::note(format!(
+        "Long-lived key {} in profile `{}`:",
+        ui::bold(&key.access_key_id),
+        key.profile
+    ));
+    let owner = match crate::util::block_on(key_owner(key)) {
+        Ok(o) => o,
+        Err(e) => return skip(crate::error::render(&e).replace('\n', " ")),
+    };
+    let user = iam_user(&owner.arn).unwrap_or("?").to_string();
+    ui::note(format!("  belongs to {} (account {})", owner.arn, owner.account));
+    let Some(assignment) = cx.have.iter().find(|a| a.account_id == owner.account) else {
+        return skip(format!(
+            "you have no SSO access to account {}; ask for an assignment there first",
+            owner.account
+        ));
+    };
+    let role = match team_role(cx.team, cx.have, &owner.account) {
+        Some(r) => r,
+        None if cx.prompter.interactive() && !assignment.roles.is_empty() => {
+            let mut items = assignment.roles.clone();
+            items.push("(keep this key for now)".into());
+            let i = cx.prompter.select(
+                &format!(
+                    "Which SSO role should profile `{}` use in {} ({})?",
+                    key.profile, assignment.account_name, owner.account
+                ),
+                &items,
+                0,
+            )?;
+            if i == assignment.roles.len() {
+                return skip("you chose to keep it".into());
+            }
+            assignment.roles[i].clone()
+        }
+        None => {
+            return skip(format!(
+                "no role is mapped for account {} (add it to an environment of the team file, or run without --yes to choose)",
+                owner.account
+            ));
+        }
+    };
+
+    // 1. The replacement profile, under the same name, in the config file.
+    let config_path = paths::config_path()?;
+    let mut config = ConfigEdit::open(&config_path)?;
+    let region = profiles::config_profile(config.document(), &key.profile)
+        .and_then(|p| p.get("region").map(str::to_string))
+        .or(key_region)
+        .or_else(|| cx.team.map(|t| t.region.clone()));
+    let process = CredentialProcess {
+        binary: cx.binary.to_path_buf(),
+        session: cx.session.name.clone(),
+        account: owner.account.clone(),
+        role: role.clone(),
+    };
+    profiles::set_managed_profile(
+        config.document_mut(),
+        &key.profile,
+        &process,
+        region.as_deref(),
+    )?;
+    config.commit(Backup::Keep)?;
+
+    // 2. Prove it works before touching the key. The Rust SDK prefers credential_process
+    // over static keys in the same profile, so this exercises the new profile.
+    let id = crate::identity::for_profile(&key.profile)?;
+    if id.account != owner.account || !id.arn.contains(":assumed-role/") {
+        return Err(Error::user(format!(
+            "the new profile `{}` answered as {} instead of an SSO role in account {}; the key was left in place",
+            key.profile, id.arn, owner.account
+        ))
+        .hint("check the profile in your AWS config")
+        .into());
+    }
+    ui::note(format!("  `{}` now works as {}", key.profile, id.arn));
+
+    // 3. Remove the key from the credentials file (no backup: it holds the secret).
+    let creds_path = paths::credentials_path()?;
+    let mut creds = ConfigEdit::open(&creds_path)?;
+    let header = profiles::credentials_header(&key.profile);
+    let still_there = profiles::static_keys(creds.document())
+        .iter()
+        .any(|k| k.profile == key.profile && k.access_key_id == key.access_key_id);
+    if still_there {
+        remove_key_lines(creds.document_mut(), &header);
+        creds.commit(Backup::None)?;
+        ui::note(format!("  removed the key from {}", creds_path.display()));
+    }
+
+    // 4. Deactivate it, with its own signature.
+    match crate::util::block_on(deactivate(key)) {
+        Ok(Deactivation::Done) => {
+            ui::note(format!("  deactivated {} in IAM", key.access_key_id));
+            Ok(Outcome::Retired {
+                profile: key.profile.clone(),
+                key: key.access_key_id.clone(),
+                role,
+                account: owner.account,
+            })
+        }
+        Ok(Deactivation::Refused { code, message }) => {
+            let reason = format!("{code}: {message}");
+            ui::note(format!("  IAM refused to deactivate it ({reason})"));
+            Ok(Outcome::RemovedNotDeactivated {
+                profile: key.profile.clone(),
+                key: key.access_key_id.clone(),
+                account: owner.account,
+                user,
+                reason,
+            })
+        }
+        Err(e) => {
+            let reason = crate::error::render(&e).replace('\n', " ");
+            ui::note(format!("  could not deactivate it: {reason}"));
+            Ok(Outcome::RemovedNotDeactivated {
+                profile: key.profile.clone(),
+                key: key.access_key_id.clone(),
+                account: owner.account,
+                user,
+                reason,
+            })
+        }
+    }
+}
+
+/// Removes the key lines from a credentials profile; the section goes too when nothing else
+/// is left in it (a `region` the user kept there stays).
+fn remove_key_lines(doc: &mut Document, header: &crate::aws_config::Header) {
+    doc.remove_keys(header, &["aws_access_key_id", "aws_secret_access_key", "aws_session_token"]);
+    if doc.section(header).is_some_and(|s| s.properties.is_empty()) {
+        doc.remove_section(header);
+    }
+}
+
+/// The lines to print after a migration: what was done and what an administrator must do.
+pub fn summary(outcomes: &[Outcome]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut by_user: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for o in outcomes {
+        match o {
+            Outcome::Retired { profile, key, role, account } => lines.push(format!(
+                "retired {key}: profile `{profile}` now uses SSO role {role} in {account}; the key is inactive (an administrator can delete it)"
+            )),
+            Outcome::RemovedNotDeactivated { profile, key, account, user, reason } => {
+                lines.push(format!(
+                    "replaced {key} in profile `{profile}`, but it is still ACTIVE in IAM ({reason})"
+                ));
+                by_user.entry((account.clone(), user.clone())).or_default().push(key.clone());
+            }
+            Outcome::Skipped { profile, key, reason } => {
+                lines.push(format!("kept {key} in profile `{profile}`: {reason}"))
+            }
+        }
+    }
+    for ((account, user), keys) in by_user {
+        for key in keys {
+            lines.push(format!(
+                "ask an administrator of account {account} to run: aws iam update-access-key --user-name {user} --access-key-id {key} --status Inactive && aws iam delete-access-key --user-name {user} --access-key-id {key}"
+            ));
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_user_in_an_arn() {
+        assert_eq!(iam_user("arn:aws:iam::111111111111:user/alice"), Some("alice"));
+        assert_eq!(iam_user("arn:aws:iam::111111111111:user/dev/ops/bob"), Some("bob"));
+        assert_eq!(iam_user("arn:aws:sts::111111111111:assumed-role/R/alice"), None);
+    }
+
+    #[test]
+    fn reads_the_error_code_of_an_iam_reply() {
+        let xml = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: a &amp; b</Message></Error></ErrorResponse>";
+        assert_eq!(xml_text(xml, "Code").as_deref(), Some("AccessDenied"));
+        assert_eq!(xml_text(xml, "Message").as_deref(), Some("User: a & b"));
+    }
+
+    #[test]
+    fn only_long_lived_keys_are_migrated_and_removal_keeps_other_settings() {
+        let mut doc = Document::parse(
+            "[default]\naws_access_key_id = AKIAX\naws_secret_access_key = s\nregion = eu-west-1\n\n[tmp]\naws_access_key_id = ASIAX\naws_secret_access_key = s\naws_session_token = t\n\n[old]\naws_access_key_id = AKIAY\naws_secret_access_key = s\n",
+        );
+        let keys: Vec<_> = long_lived(&doc).into_iter().map(|k| k.profile).collect();
+        assert_eq!(keys, ["default", "old"]);
+        remove_key_lines(&mut doc, &profiles::credentials_header("default"));
+        remove_key_lines(&mut doc, &profiles::credentials_header("old"));
+        assert_eq!(
+            doc.to_string(),
+            "[default]\nregion = eu-west-1\n\n[tmp]\naws_access_key_id = ASIAX\naws_secret_access_key = s\naws_session_token = t\n"
+        );
+    }
+
+    #[test]
+    fn the_summary_names_what_an_administrator_must_do() {
+        let lines = summary(&[Outcome::RemovedNotDeactivated {
+            profile: "default".into(),
+            key: "AKIA1".into(),
+            account: "111111111111".into(),
+            user: "alice".into(),
+            reason: "AccessDenied: no".into(),
+        }]);
+        assert!(lines[0].contains("still ACTIVE"));
+        assert!(lines[1].contains("delete-access-key --user-name alice --access-key-id AKIA1"));
+    }
+}

@@ -1,0 +1,189 @@
+//! Everything a signed-in user can reach: every account and every role in it, listed with one
+//! SSO portal client and adaptive concurrency ([`super::fanout`]), so a thousand accounts
+//! under throttling take about as long as the service's rate limit allows, and no longer.
+
+use std::time::Duration;
+
+use aws_sdk_sso::config::retry::RetryConfig;
+use aws_sdk_sso::config::timeout::TimeoutConfig;
+use aws_sdk_sso::config::{BehaviorVersion, Region};
+use aws_sdk_sso::error::{ProvideErrorMetadata, SdkError};
+
+use super::endpoints::{self, Service};
+use super::fanout::{self, Attempt};
+use super::{clients, login_hint};
+use crate::error::Error;
+use crate::secret::Secret;
+
+/// One account and the roles the user has in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub account_id: String,
+    pub account_name: String,
+    pub roles: Vec<String>,
+}
+
+/// A portal client that does not retry: [`fanout`] sees every throttle and paces itself.
+pub fn listing_client(region: &str) -> aws_sdk_sso::Client {
+    let mut b = aws_sdk_sso::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .build(),
+        );
+    if let Some(url) = endpoints::configured(Service::Sso) {
+        b = b.endpoint_url(url);
+    }
+    aws_sdk_sso::Client::from_conf(b.build())
+}
+
+/// Sorts an SDK error into throttled, worth retrying, or final.
+fn classify<T, E>(
+    err: SdkError<E, aws_sdk_sso::config::http::HttpResponse>,
+    what: &str,
+    session: &str,
+) -> Attempt<T>
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let code = err.code().unwrap_or_default().to_string();
+    if code == "TooManyRequestsException" || status == Some(429) {
+        return Attempt::Throttled;
+    }
+    let message = format!("{what} failed: {}", clients::describe(&err));
+    if clients::is_transport(&err) || status.is_some_and(|s| s >= 500) {
+        return Attempt::Transient(
+            Error::user(message)
+                .hint("check your network connection (and AWS_ENDPOINT_URL_SSO if you set it)")
+                .into(),
+        );
+    }
+    let hint = if code == "UnauthorizedException" {
+        login_hint(session)
+    } else {
+        "check the SSO session's start URL and region".to_string()
+    };
+    Attempt::Failed(Error::user(message).hint(hint).into())
+}
+
+/// Every account, then every account's roles. Accounts come back sorted by ID, roles by name.
+pub async fn list(
+    region: &str,
+    session: &str,
+    token: &Secret<String>,
+    options: &fanout::Options,
+) -> anyhow::Result<(Vec<Assignment>, fanout::Report)> {
+    list_with(&listing_client(region), session, token, options).await
+}
+
+/// [`list`] with a given client (which should not retry by itself; see [`listing_client`]).
+pub async fn list_with(
+    client: &aws_sdk_sso::Client,
+    session: &str,
+    token: &Secret<String>,
+    options: &fanout::Options,
+) -> anyhow::Result<(Vec<Assignment>, fanout::Report)> {
+    let mut accounts: Vec<(String, String)> = Vec::new();
+    let mut report = fanout::Report::default();
+    // Pages are sequential by nature; each is retried like any other call.
+    let mut next: Option<String> = None;
+    loop {
+        let (c, t, n) = (client.clone(), token.clone(), next.clone());
+        let s = session.to_string();
+        let (mut page, r) = fanout::run(vec![n], options, move |n: Option<String>| {
+            let (c, t, s) = (c.clone(), t.clone(), s.clone());
+            async move {
+                match c
+                    .list_accounts()
+                    .access_token(t.expose())
+                    .max_results(100)
+                    .set_next_token(n)
+                    .send()
+                    .await
+                {
+                    Ok(out) => Attempt::Done(out),
+                    Err(e) => classify(e, "listing your accounts", &s),
+                }
+            }
+        })
+        .await;
+        report.calls += r.calls;
+        report.throttled += r.throttled;
+        report.transient += r.transient;
+        let page = page.pop().expect("one result per item")?;
+        for a in page.account_list() {
+            accounts.push((
+                a.account_id().unwrap_or_default().to_string(),
+                a.account_name().unwrap_or_default().to_string(),
+            ));
+        }
+        next = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+        if next.is_none() {
+            break;
+        }
+    }
+    accounts.sort();
+    accounts.dedup_by(|a, b| a.0 == b.0);
+
+    let ids: Vec<String> = accounts.iter().map(|(id, _)| id.clone()).collect();
+    let (c, t, s) = (client.clone(), token.clone(), session.to_string());
+    let (roles, r) = fanout::run(ids, options, move |account: String| {
+        let (c, t, s) = (c.clone(), t.clone(), s.clone());
+        async move { list_roles(&c, &t, &s, &account).await }
+    })
+    .await;
+    report.calls += r.calls;
+    report.throttled += r.throttled;
+    report.transient += r.transient;
+    report.peak_in_flight = r.peak_in_flight;
+    report.final_window = r.final_window;
+
+    let mut out = Vec::with_capacity(accounts.len());
+    for ((account_id, account_name), roles) in accounts.into_iter().zip(roles) {
+        let mut roles = roles?;
+        roles.sort();
+        roles.dedup();
+        out.push(Assignment { account_id, account_name, roles });
+    }
+    Ok((out, report))
+}
+
+/// All pages of one account's roles; a throttled page restarts that account's listing.
+async fn list_roles(
+    client: &aws_sdk_sso::Client,
+    token: &Secret<String>,
+    session: &str,
+    account: &str,
+) -> Attempt<Vec<String>> {
+    let mut roles = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        match client
+            .list_account_roles()
+            .access_token(token.expose())
+            .account_id(account)
+            .max_results(100)
+            .set_next_token(next.take())
+            .send()
+            .await
+        {
+            Ok(page) => {
+                roles.extend(
+                    page.role_list().iter().filter_map(|r| r.role_name().map(str::to_string)),
+                );
+                match page.next_token().filter(|t| !t.is_empty()) {
+                    Some(t) => next = Some(t.to_string()),
+                    None => return Attempt::Done(roles),
+                }
+            }
+            Err(e) => {
+                return classify(e, &format!("listing your roles in account {account}"), session);
+            }
+        }
+    }
+}

@@ -1,0 +1,541 @@
+//! Day one, end to end against the emulator: `keyless onboard` (with a team file and `--yes`,
+//! and driven through a pseudo-terminal), `keyless profiles sync` at scale and with
+//! `--prune`, the migration of a long-lived key, `keyless demo`, and the bad inputs. The AWS
+//! CLI is the judge of every profile written; no secret the emulator issued may reach a file
+//! under the test HOME or the output.
+//!
+//! Needs `KEYLESS_TEST_PYTHON` (a Python with botocore and the AWS CLI) and the kernel keyring.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use support::{Emulator, TempDir, keyless_bin};
+
+const DEMO_KEY: &str = "AKIAACMEDEV000000001";
+const DEMO_SECRET: &str = "acmeDemoSecretKey0000000000000000000000a";
+const START_URL: &str = "https://d-1234567890.awsapps.com/start";
+
+fn python() -> PathBuf {
+    std::env::var_os("KEYLESS_TEST_PYTHON")
+        .expect("KEYLESS_TEST_PYTHON must point at a Python with botocore and awscli (see scripts/test.sh)")
+        .into()
+}
+
+fn repo(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path).display().to_string()
+}
+
+/// A throwaway HOME wired to an emulator and a private keychain namespace.
+struct Machine {
+    home: TempDir,
+    namespace: String,
+    url: String,
+}
+
+impl Machine {
+    fn new(emu: &Emulator) -> Machine {
+        let home = TempDir::new("onboard");
+        std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+        Machine {
+            home,
+            namespace: format!("keyless-test-{}", keyless::util::random_hex(6)),
+            url: emu.url().to_string(),
+        }
+    }
+
+    fn aws(&self) -> PathBuf {
+        self.home.path().join(".aws")
+    }
+
+    fn config(&self) -> String {
+        std::fs::read_to_string(self.aws().join("config")).unwrap_or_default()
+    }
+
+    fn credentials(&self) -> String {
+        std::fs::read_to_string(self.aws().join("credentials")).unwrap_or_default()
+    }
+
+    fn env(&self, c: &mut Command) {
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
+            .env("AWS_CONFIG_FILE", self.aws().join("config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.aws().join("credentials"))
+            .env("KEYLESS_STORE", "keyutils")
+            .env("KEYLESS_STORE_NAMESPACE", &self.namespace)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1");
+        for s in ["SSO_OIDC", "SSO", "STS", "IAM"] {
+            c.env(format!("AWS_ENDPOINT_URL_{s}"), &self.url);
+        }
+    }
+
+    fn keyless(&self, args: &[&str]) -> Output {
+        let mut c = Command::new(keyless_bin());
+        self.env(&mut c);
+        c.args(args).stdin(Stdio::null()).output().expect("running keyless")
+    }
+
+    /// The AWS CLI's `sts get-caller-identity --profile P`: the ARN, or the error output.
+    fn aws_cli_arn(&self, profile: &str) -> Result<String, String> {
+        let mut c = Command::new(python());
+        self.env(&mut c);
+        let out = c
+            .args(["-m", "awscli", "sts", "get-caller-identity", "--output", "json"])
+            .args(["--profile", profile, "--region", "ap-northeast-2"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("running the AWS CLI");
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        Ok(v["Arn"].as_str().unwrap().to_string())
+    }
+
+    /// Every file under HOME, as (path, bytes).
+    fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if let Ok(b) = std::fs::read(&p) {
+                    out.push((p, b));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.home.path(), &mut out);
+        out
+    }
+
+    /// No secret the emulator issued is in a file under HOME or in `outputs`.
+    fn assert_no_secret_leaked(&self, emu: &Emulator, outputs: &[&Output]) {
+        let secrets = emu.secrets();
+        assert!(!secrets.is_empty());
+        let files = self.files();
+        for s in secrets.iter().filter(|s| s.len() >= 8) {
+            for (p, b) in &files {
+                assert!(
+                    !String::from_utf8_lossy(b).contains(s.as_str()),
+                    "a secret reached {}",
+                    p.display()
+                );
+            }
+            for o in outputs {
+                assert!(!String::from_utf8_lossy(&o.stdout).contains(s.as_str()));
+                assert!(!String::from_utf8_lossy(&o.stderr).contains(s.as_str()));
+            }
+        }
+    }
+
+    fn backups(&self) -> usize {
+        std::fs::read_dir(self.aws())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains("keyless-backup"))
+            .count()
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        // Deletes this test's keychain entries.
+        let _ = self.keyless(&["logout", "--all"]);
+    }
+}
+
+fn ok(out: &Output) -> (String, String) {
+    let (o, e) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "exit {:?}\nstdout:\n{o}\nstderr:\n{e}", out.status.code());
+    (o, e)
+}
+
+fn fails(out: &Output, code: i32) -> String {
+    let e = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "stderr:\n{e}");
+    e
+}
+
+fn demo_emulator() -> Emulator {
+    Emulator::start(&["--org", &repo("profiles/demo-org.toml"), "--auto-approve"])
+}
+
+const ONBOARD: &[&str] = &["onboard", "--device-code", "--no-browser", "--yes", "--team"];
+
+fn onboard_demo(m: &Machine, extra: &[&str]) -> Output {
+    let team = repo("profiles/demo-team.toml");
+    let mut args: Vec<&str> = ONBOARD.to_vec();
+    args.push(&team);
+    args.extend(extra);
+    m.keyless(&args)
+}
+
+#[test]
+fn onboarding_with_a_team_file_writes_profiles_the_aws_cli_uses_and_a_rerun_changes_nothing() {
+    let emu = demo_emulator();
+    let m = Machine::new(&emu);
+    std::fs::write(m.aws().join("config"), "# mine\n[profile hand]\nregion = eu-west-1\n").unwrap();
+    let first = onboard_demo(&m, &[]);
+    let (stdout, _) = ok(&first);
+    assert!(
+        stdout.contains("acme-dev") && stdout.contains("assumed-role/AWSReservedSSO_Developer")
+    );
+    let config = m.config();
+    assert!(config.starts_with("# mine\n[profile hand]\nregion = eu-west-1\n"), "{config}");
+    assert!(
+        config.contains(
+            "[sso-session acme]\nsso_start_url = https://d-1234567890.awsapps.com/start\n"
+        )
+    );
+    assert!(!config.contains("sso_account_id"));
+    let dev = m.aws_cli_arn("acme-dev").unwrap();
+    assert!(
+        dev.starts_with("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Developer_"),
+        "{dev}"
+    );
+    assert!(dev.ends_with("/alice"));
+    let prod = m.aws_cli_arn("acme-prod").unwrap();
+    assert!(
+        prod.starts_with("arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_ReadOnly_"),
+        "{prod}"
+    );
+    assert_eq!(m.backups(), 1);
+
+    // Same inputs again: already signed in, no diff, no backup, the file byte for byte.
+    let second = onboard_demo(&m, &[]);
+    let (_, err) = ok(&second);
+    assert!(err.contains("Already signed in") && err.contains("already up to date"), "{err}");
+    assert_eq!(m.config(), config);
+    assert_eq!(m.backups(), 1);
+    assert_eq!(emu.op_count("CreateToken"), 1);
+    m.assert_no_secret_leaked(&emu, &[&first, &second]);
+}
+
+#[test]
+fn migration_replaces_the_key_under_the_same_name_then_deactivates_it() {
+    let emu = demo_emulator();
+    let m = Machine::new(&emu);
+    std::fs::write(
+        m.aws().join("credentials"),
+        format!("[default]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\nregion = ap-northeast-2\n"),
+    )
+    .unwrap();
+    // Before: the AWS CLI uses the long-lived key.
+    assert_eq!(m.aws_cli_arn("default").unwrap(), "arn:aws:iam::111111111111:user/alice");
+    let out = onboard_demo(&m, &["--migrate"]);
+    let (_, err) = ok(&out);
+    assert!(err.contains("deactivated AKIAACMEDEV000000001"), "{err}");
+    assert_eq!(emu.access_key_status(DEMO_KEY), "Inactive");
+    let creds = m.credentials();
+    assert!(!creds.contains(DEMO_KEY) && !creds.contains(DEMO_SECRET), "{creds}");
+    assert!(creds.contains("region = ap-northeast-2"), "other settings stay: {creds}");
+    let config = m.config();
+    assert!(
+        config.contains("[default]\n")
+            && config.contains("--account 111111111111 --role Developer"),
+        "{config}"
+    );
+    // After: the same profile name works, as the SSO role.
+    let arn = m.aws_cli_arn("default").unwrap();
+    assert!(
+        arn.starts_with("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Developer_"),
+        "{arn}"
+    );
+    // The secret is nowhere under HOME (no backup of the credentials file).
+    for (p, b) in m.files() {
+        assert!(
+            !String::from_utf8_lossy(&b).contains(DEMO_SECRET),
+            "secret left in {}",
+            p.display()
+        );
+    }
+    m.assert_no_secret_leaked(&emu, &[&out]);
+}
+
+#[test]
+fn without_migrate_and_with_yes_keys_are_left_alone() {
+    let emu = demo_emulator();
+    let m = Machine::new(&emu);
+    let creds =
+        format!("[old]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\n");
+    std::fs::write(m.aws().join("credentials"), &creds).unwrap();
+    let (_, err) = ok(&onboard_demo(&m, &[]));
+    assert!(err.contains("--migrate"), "{err}");
+    assert_eq!(m.credentials(), creds);
+    assert_eq!(emu.access_key_status(DEMO_KEY), "Active");
+
+    // Later, `keyless migrate` retires it, mapped by the team file.
+    let team = repo("profiles/demo-team.toml");
+    let (_, err) = ok(&m.keyless(&["migrate", "--yes", "--team", &team]));
+    assert!(err.contains("retired AKIAACMEDEV000000001"), "{err}");
+    assert_eq!(emu.access_key_status(DEMO_KEY), "Inactive");
+    assert_eq!(m.credentials(), "");
+    let arn = m.aws_cli_arn("old").unwrap();
+    assert!(
+        arn.starts_with("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Developer_"),
+        "{arn}"
+    );
+}
+
+#[test]
+fn sync_writes_every_role_of_200_accounts_under_throttling_and_prunes_only_its_own() {
+    let emu = Emulator::start(&[
+        "--generate-accounts",
+        "200",
+        "--roles-per-account",
+        "3",
+        "--auto-approve",
+        "--rate-limit",
+        "300",
+    ]);
+    let m = Machine::new(&emu);
+    let hand = "# hand-written\n[profile mine]\nregion = us-east-1\n";
+    std::fs::write(m.aws().join("config"), hand).unwrap();
+    ok(&m.keyless(&[
+        "login",
+        "--session",
+        "gen",
+        "--start-url",
+        START_URL,
+        "--region",
+        "us-east-1",
+        "--device-code",
+        "--no-browser",
+    ]));
+    // A keyless profile for an assignment that does not exist (any more).
+    let stale = format!(
+        "\n[profile gone]\ncredential_process = {} credential-process --session gen --account 999999999999 --role Old\n",
+        keyless_bin()
+    );
+    let mut c = m.config();
+    c.push_str(&stale);
+    std::fs::write(m.aws().join("config"), &c).unwrap();
+
+    let dry = m.keyless(&["profiles", "sync", "--dry-run"]);
+    let (diff, _) = ok(&dry);
+    assert!(diff.contains("+[profile account-0000-Role1]"));
+    assert_eq!(m.config(), c, "a dry run writes nothing");
+
+    let (_, err) = ok(&m.keyless(&["profiles", "sync", "--yes"]));
+    assert!(err.contains("600 added"), "{err}");
+    assert!(err.contains("1 keyless profile(s) point at roles you no longer have"), "{err}");
+    let config = m.config();
+    assert!(config.starts_with(hand));
+    assert_eq!(config.matches("credential-process --session gen").count(), 601);
+    let arn = m.aws_cli_arn("account-0137-Role2").unwrap();
+    assert!(
+        arn.starts_with("arn:aws:sts::100000000137:assumed-role/AWSReservedSSO_Role2_"),
+        "{arn}"
+    );
+
+    let (_, err) = ok(&m.keyless(&["profiles", "sync", "--yes", "--prune"]));
+    assert!(err.contains("1 removed"), "{err}");
+    let config = m.config();
+    assert!(!config.contains("[profile gone]") && config.contains("[profile mine]"));
+    let (_, err) = ok(&m.keyless(&["profiles", "sync", "--yes", "--prune"]));
+    assert!(err.contains("up to date"), "{err}");
+    assert!(emu.op_count("ListAccountRoles") >= 600);
+}
+
+#[test]
+fn a_malformed_team_file_is_an_error_that_names_the_line_and_writes_nothing() {
+    let emu = demo_emulator();
+    let m = Machine::new(&emu);
+    let team = m.home.path().join("team.toml");
+    std::fs::write(
+        &team,
+        "[sso]\nsession = \"acme\"\nstart_url = \"http://x\"\nregion = \"ap-northeast-2\"\n",
+    )
+    .unwrap();
+    let err = fails(&m.keyless(&["onboard", "--yes", "--team", team.to_str().unwrap()]), 1);
+    assert!(err.contains("line 3") && err.contains("https://"), "{err}");
+    assert!(!m.aws().join("config").exists());
+}
+
+#[test]
+fn an_account_the_user_does_not_have_is_a_clear_error() {
+    let emu = demo_emulator();
+    let m = Machine::new(&emu);
+    let team = m.home.path().join("team.toml");
+    let text = std::fs::read_to_string(repo("profiles/demo-team.toml"))
+        .unwrap()
+        .replace("222222222222", "333333333333");
+    std::fs::write(&team, text).unwrap();
+    let out = m.keyless(&[ONBOARD, &[team.to_str().unwrap()]].concat());
+    let err = fails(&out, 1);
+    assert!(err.contains("333333333333") && err.contains("not among"), "{err}");
+    assert!(!m.aws().join("config").exists());
+}
+
+#[test]
+fn a_hand_written_profile_of_the_same_name_is_never_overwritten() {
+    let emu = demo_emulator();
+    let m = Machine::new(&emu);
+    let mine = "[profile acme-dev]\nregion = eu-west-1\noutput = text\n";
+    std::fs::write(m.aws().join("config"), mine).unwrap();
+    let err = fails(&onboard_demo(&m, &[]), 1);
+    assert!(
+        err.contains("acme-dev") && err.contains("line 1") && err.contains("did not write"),
+        "{err}"
+    );
+    assert_eq!(m.config(), mine);
+    assert_eq!(m.backups(), 0);
+}
+
+#[test]
+fn an_unwritable_config_is_a_clear_error() {
+    let emu = demo_emulator();
+    let m = Machine::new(&emu);
+    // A file where the config's directory should be: nobody (not even root) can create it.
+    let blocker = m.home.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let team = repo("profiles/demo-team.toml");
+    let mut c = Command::new(keyless_bin());
+    m.env(&mut c);
+    let out = c
+        .env("AWS_CONFIG_FILE", blocker.join("config"))
+        .args([ONBOARD, &[team.as_str()]].concat())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = fails(&out, 1);
+    assert!(err.contains("blocker"), "{err}");
+}
+
+#[test]
+fn without_a_terminal_and_without_yes_it_stops_before_anything() {
+    let emu = demo_emulator();
+    let m = Machine::new(&emu);
+    let team = repo("profiles/demo-team.toml");
+    let err = fails(&m.keyless(&["onboard", "--team", &team]), 1);
+    assert!(err.contains("--yes") && err.contains("no terminal"), "{err}");
+    let err = fails(&m.keyless(&["profiles", "sync"]), 1);
+    assert!(err.contains("--yes"), "{err}");
+    let err = fails(&m.keyless(&["onboard", "--yes"]), 2);
+    assert!(err.contains("--team"), "{err}");
+    assert!(!m.aws().join("config").exists());
+    assert_eq!(emu.op_count("RegisterClient"), 0);
+}
+
+/// Drives a command through a pseudo-terminal: waits for each expected text, then types.
+const PTY_DRIVER: &str = r#"
+import json, os, pty, select, sys, time
+steps = json.loads(sys.argv[1]); argv = sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out = b""
+def read_until(text, timeout=60):
+    global out
+    end = time.time() + timeout
+    while text.encode() not in out:
+        if time.time() > end:
+            sys.stdout.write(out.decode(errors="replace")); sys.exit("timed out waiting for %r" % text)
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                sys.stdout.write(out.decode(errors="replace")); sys.exit("ended waiting for %r" % text)
+            out += chunk
+for expect, send in steps:
+    read_until(expect)
+    time.sleep(0.2)
+    os.write(fd, send.encode())
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
+#[test]
+fn the_wizard_asks_through_a_terminal_and_does_what_the_keystrokes_say() {
+    let emu = demo_emulator();
+    let m = Machine::new(&emu);
+    std::fs::write(
+        m.aws().join("credentials"),
+        format!(
+            "[default]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\n"
+        ),
+    )
+    .unwrap();
+    let steps = serde_json::json!([
+        ["Name for this SSO session", "acme\r"],
+        // Four roles, all chosen at first: untick the first (acme-dev Developer).
+        ["Which roles do you want profiles for?", " \r"],
+        ["Write these changes to", "y\r"],
+        ["Replace 1 long-lived key", "y\r"],
+        // The key's account has two roles and no team file: pick the second (ReadOnly).
+        ["Which SSO role should profile `default` use", "\x1b[B\r"],
+    ]);
+    let mut c = Command::new(python());
+    m.env(&mut c);
+    let out = c
+        .args(["-c", PTY_DRIVER, &steps.to_string(), &keyless_bin()])
+        .args(["onboard", "--start-url", START_URL, "--region", "ap-northeast-2"])
+        .args(["--device-code", "--no-browser"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let transcript = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{transcript}\n{}", String::from_utf8_lossy(&out.stderr));
+    let config = m.config();
+    assert!(config.contains("[sso-session acme]"), "{config}");
+    assert!(!config.contains("[profile acme-dev-Developer]"), "{config}");
+    for p in ["acme-dev-ReadOnly", "acme-prod-ReadOnly", "acme-prod-Admin"] {
+        assert!(config.contains(&format!("[profile {p}]")), "{p} missing:\n{config}");
+    }
+    assert!(
+        m.aws_cli_arn("acme-prod-Admin")
+            .unwrap()
+            .contains(":222222222222:assumed-role/AWSReservedSSO_Admin_")
+    );
+    let arn = m.aws_cli_arn("default").unwrap();
+    assert!(arn.contains(":111111111111:assumed-role/AWSReservedSSO_ReadOnly_"), "{arn}");
+    assert_eq!(emu.access_key_status(DEMO_KEY), "Inactive");
+    assert!(!m.credentials().contains(DEMO_SECRET));
+}
+
+#[test]
+fn the_demo_runs_end_to_end_without_questions() {
+    let home = TempDir::new("demo-home");
+    let out = Command::new(keyless_bin())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("KEYLESS_STORE", "keyutils")
+        .env("NO_COLOR", "1")
+        .args(["demo", "--yes"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = ok(&out);
+    assert!(
+        stdout.contains("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Developer_"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_ReadOnly_"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("is now inactive"), "{stderr}");
+    // Nothing was written to the HOME it was started with.
+    assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0);
+}
