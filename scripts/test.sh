@@ -9,7 +9,9 @@ root=$(pwd)
 step() { printf '\n==> %s\n' "$*"; }
 
 # --- system packages ---------------------------------------------------------------------
-packages=(gnome-keyring dbus libsecret-tools keyutils util-linux python3-venv)
+# chromium + chromium-driver: the real-browser sign-in tests; shellcheck: install.sh.
+packages=(gnome-keyring dbus libsecret-tools keyutils util-linux python3-venv
+  chromium chromium-driver shellcheck)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
@@ -35,11 +37,13 @@ fi
 # --- Rust ------------------------------------------------------------------------------
 step "cargo fmt --check"
 cargo fmt --all -- --check
+step "shellcheck install.sh"
+shellcheck install.sh
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 step "cargo build"
 cargo build --locked --bins
-export KEYLESS_BIN="$root/target/debug/keyless"
+export KEYLESS_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/keyless"
 export KEYLESS_TEST_PYTHON="$root/.venv/bin/python"
 step "cargo test"
 cargo test --locked --lib --bins --tests -- --test-threads 2

@@ -6,12 +6,15 @@
 
 pub mod aws_config;
 pub mod cli;
+pub mod console;
 pub mod credentials;
+pub mod doctor;
 pub mod emulator;
 pub mod error;
 pub mod identity;
 pub mod lock;
 pub mod migrate;
+pub mod net;
 pub mod provision;
 pub mod secret;
 pub mod sessions;

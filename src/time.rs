@@ -57,6 +57,16 @@ pub fn amz_date(epoch: i64) -> String {
     format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
 }
 
+/// `Sun, 22 Nov 2026 02:59:17 GMT`: the HTTP `Date` header form (IMF-fixdate).
+pub fn http_date(epoch: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let (y, mo, d, h, mi, s) = split(epoch);
+    let weekday = DAYS[epoch.div_euclid(86_400).rem_euclid(7) as usize];
+    format!("{weekday}, {d:02} {} {y:04} {h:02}:{mi:02}:{s:02} GMT", MONTHS[mo as usize - 1])
+}
+
 /// Parses `YYYY-MM-DDTHH:MM:SS` followed by an optional fraction and `Z` or `+00:00`.
 /// Returns epoch seconds, or `None` for anything else.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
@@ -115,6 +125,13 @@ pub fn human_remaining(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_name_the_weekday() {
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(1_795_316_357), "Sun, 22 Nov 2026 02:59:17 GMT");
+        assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+    }
 
     #[test]
     fn formats_and_parses_round_trip() {

@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// Answer this fraction (0.0-1.0) of AWS requests with a 500 internal error.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
     pub fault_rate: f64,
+    /// Shift the `Date` header of every response by this many seconds (a server clock that is
+    /// off, to exercise clock checks).
+    #[arg(long, value_name = "SECS", default_value_t = 0, allow_hyphen_values = true)]
+    pub clock_offset: i64,
 }
 
 impl ServeArgs {
@@ -83,6 +87,7 @@ impl ServeArgs {
             latency: Duration::from_millis(self.latency_ms),
             rate_limit: self.rate_limit,
             fault_rate: self.fault_rate,
+            clock_offset: self.clock_offset,
         })
     }
 }

@@ -6,8 +6,11 @@ use clap::{Parser, Subcommand};
 
 use crate::error;
 
+pub mod completions;
+pub mod console;
 pub mod credential_process;
 pub mod demo;
+pub mod doctor;
 pub mod emulator;
 pub mod exec;
 pub mod login;
@@ -56,6 +59,15 @@ pub enum Command {
     /// The local IAM Identity Center used by tests, benchmarks and the demo.
     #[command(subcommand)]
     Emulator(emulator::EmulatorCommand),
+    /// Open the AWS Management Console signed in as a profile's role.
+    Console(console::ConsoleArgs),
+    /// Check this machine's AWS setup (stray access keys, environment, profiles, sessions,
+    /// secure store, clock, file permissions) and say how to fix each finding.
+    Doctor(doctor::DoctorArgs),
+    /// Print shell completions (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write every page into a directory with `--out`.
+    Man(completions::ManArgs),
 }
 
 /// Parses the command line, runs it, prints any error, and returns the exit code.
@@ -100,6 +112,24 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             })
         }
         Command::Emulator(cmd) => emulator::run(cmd),
+        Command::Console(args) => console::run(args).map(|url| {
+            if let Some(url) = url {
+                print_stdout(&url);
+            }
+            0
+        }),
+        Command::Doctor(args) => doctor::run(&args).map(|(report, code)| {
+            print_stdout(&report);
+            code
+        }),
+        Command::Completions(args) => completions::completions(&args).map(|s| {
+            print_stdout(&s);
+            0
+        }),
+        Command::Man(args) => completions::man(&args).map(|s| {
+            print_stdout(&s);
+            0
+        }),
     }
 }
 

@@ -15,7 +15,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
-use super::{Emulator, admin, authorize, oidc, portal, query};
+use super::{Emulator, admin, authorize, federation, oidc, portal, query};
 
 /// Requests larger than this are refused (nothing legitimate comes close).
 const MAX_BODY: usize = 1 << 20;
@@ -224,6 +224,10 @@ async fn handle_hyper(
     for (k, v) in &reply.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
+    if emu.config.clock_offset != 0 {
+        let date = crate::time::http_date(crate::time::now() + emu.config.clock_offset);
+        builder = builder.header("date", date);
+    }
     builder
         .header("x-amzn-RequestId", request_id.as_str())
         .header("content-length", reply.body.len())
@@ -245,6 +249,7 @@ pub async fn handle(emu: &Emulator, req: Request) -> Reply {
         ("POST", "/authorize/decision") => return guarded_html(|| authorize::decision(emu, &req)),
         ("GET", "/device") => return guarded_html(|| authorize::device_page(emu, &req)),
         ("POST", "/device") => return guarded_html(|| authorize::device_decision(emu, &req)),
+        ("GET", "/federation") => return guarded_html(|| federation::handle(emu, &req)),
         _ => {}
     }
     let op = match route(&req) {

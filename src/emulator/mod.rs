@@ -1,12 +1,13 @@
-//! The local IAM Identity Center: SSO-OIDC, the SSO portal, STS and IAM on one loopback URL,
-//! faithful enough that unmodified AWS SDKs accept it.
+//! The local IAM Identity Center: SSO-OIDC, the SSO portal, STS, IAM and the console sign-in
+//! federation endpoint on one loopback URL, faithful enough that unmodified AWS SDKs accept it.
 //!
 //! [`start`] runs it on its own thread (for tests and `keyless demo`); [`serve`] runs it on
 //! the caller's runtime (for `keyless emulator serve`).
 //!
 //! Modules: `org` (who and what exists), `state` (what was issued), `http` (edge, routing,
-//! faults), `oidc`, `authorize` (browser pages), `portal`, `query` (awsQuery front end and
-//! SigV4 authentication), `sts`, `iam`, `sigv4` (pure signing), `admin` (`/_emulator/`).
+//! faults), `oidc`, `authorize` (browser pages), `federation` (console sign-in), `portal`,
+//! `query` (awsQuery front end and SigV4 authentication), `sts`, `iam`, `sigv4` (pure
+//! signing), `admin` (`/_emulator/`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,6 +17,7 @@ use anyhow::Context;
 
 pub mod admin;
 pub mod authorize;
+pub mod federation;
 pub mod http;
 pub mod iam;
 pub mod oidc;
@@ -50,6 +52,9 @@ pub struct Config {
     pub rate_limit: Option<f64>,
     /// Fraction of AWS requests answered with a 500 internal error.
     pub fault_rate: f64,
+    /// Seconds added to the `Date` header of every response: a server whose clock is off,
+    /// for testing clock checks.
+    pub clock_offset: i64,
 }
 
 impl Default for Config {
@@ -65,6 +70,7 @@ impl Default for Config {
             latency: Duration::ZERO,
             rate_limit: None,
             fault_rate: 0.0,
+            clock_offset: 0,
         }
     }
 }

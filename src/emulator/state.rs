@@ -108,6 +108,18 @@ pub struct RoleCredential {
     pub revoked: bool,
 }
 
+/// A console sign-in token from the federation endpoint's getSigninToken.
+#[derive(Debug, Clone)]
+pub struct SigninToken {
+    pub account: String,
+    pub role: String,
+    pub user: String,
+    /// Epoch seconds after which `Action=login` refuses it.
+    pub expires_at: i64,
+    /// The console session length that was asked for.
+    pub console_session_secs: i64,
+}
+
 /// A token bucket: `rate` tokens per second, at most `burst` stored.
 #[derive(Debug, Clone)]
 pub struct TokenBucket {
@@ -161,6 +173,8 @@ pub struct State {
     pub access_tokens: HashMap<String, AccessToken>,
     pub refresh_tokens: HashMap<String, RefreshToken>,
     pub role_credentials: HashMap<String, RoleCredential>,
+    /// Console sign-in tokens by value.
+    pub signin_tokens: HashMap<String, SigninToken>,
     /// Long-lived access key id -> active?
     pub key_active: HashMap<String, bool>,
     pub disabled_users: HashSet<String>,

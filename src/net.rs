@@ -1,0 +1,84 @@
+//! A small HTTPS GET for the two AWS endpoints that have no SDK client: the console sign-in
+//! federation endpoint and the clock check against STS. The TLS stack (rustls with the
+//! platform's root certificates) is the one the AWS SDK already uses.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+
+/// Larger answers are refused: both endpoints answer with a few hundred bytes.
+const MAX_BODY: usize = 256 * 1024;
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    /// The `Date` header, as sent.
+    pub date: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// `GET url` over HTTPS (or plain HTTP, for a local endpoint) within `timeout`.
+///
+/// Errors name the host but never the query string: it can carry credentials or a sign-in
+/// token.
+pub async fn get(url: &str, timeout: Duration) -> anyhow::Result<Response> {
+    let shown = redact(url);
+    let uri: hyper::Uri = url.parse().with_context(|| format!("`{shown}` is not a valid URL"))?;
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .context("loading the system's root certificates")?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, Empty<Bytes>>(https);
+    let request = hyper::Request::get(uri)
+        .header("user-agent", concat!("keyless/", env!("CARGO_PKG_VERSION")))
+        .body(Empty::new())
+        .context("building the request")?;
+    let fetch = async {
+        let response = client.request(request).await?;
+        let status = response.status().as_u16();
+        let date = response
+            .headers()
+            .get(hyper::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = Limited::new(response.into_body(), MAX_BODY)
+            .collect()
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the response: {e}"))?
+            .to_bytes()
+            .to_vec();
+        anyhow::Ok(Response { status, date, body })
+    };
+    match tokio::time::timeout(timeout, fetch).await {
+        Ok(result) => result.with_context(|| format!("requesting {shown}")),
+        Err(_) => anyhow::bail!("requesting {shown}: no answer within {}s", timeout.as_secs()),
+    }
+}
+
+/// `url` without its query string, for messages.
+pub fn redact(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?…"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_drops_the_query() {
+        assert_eq!(
+            redact("https://signin.aws.amazon.com/federation?Action=login&SigninToken=abc"),
+            "https://signin.aws.amazon.com/federation?…"
+        );
+        assert_eq!(redact("http://127.0.0.1:1/"), "http://127.0.0.1:1/");
+    }
+}

@@ -1,0 +1,106 @@
+//! `install.sh`: builds from source with the locked dependencies, installs the binary, shell
+//! completions and manual pages under a prefix, runs again as an upgrade, and uninstalls.
+//! The release build reuses `CARGO_TARGET_DIR` when it is set, so it is incremental.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::TempDir;
+
+fn install_sh() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh").display().to_string()
+}
+
+fn run(args: &[&str], path: &str) -> Output {
+    Command::new("sh")
+        .arg(install_sh())
+        .args(args)
+        .env("PATH", path)
+        .output()
+        .expect("running install.sh")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const FILES: &[&str] = &[
+    "bin/keyless",
+    "share/bash-completion/completions/keyless",
+    "share/zsh/site-functions/_keyless",
+    "share/fish/vendor_completions.d/keyless.fish",
+    "share/man/man1/keyless.1",
+    "share/man/man1/keyless-console.1",
+    "share/man/man1/keyless-doctor.1",
+];
+
+#[test]
+fn installs_twice_then_uninstalls() {
+    let prefix = TempDir::new("prefix");
+    let p = prefix.path().display().to_string();
+    let path = std::env::var("PATH").unwrap_or_default();
+    for round in 1..=2 {
+        let out = run(&["--prefix", &p], &path);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "round {round}:\n{stderr}");
+        assert!(stderr.contains("Next step: run `keyless onboard`"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("warning: {p}/bin is not on your PATH")),
+            "round {round}:\n{stderr}"
+        );
+        for f in FILES {
+            assert!(prefix.path().join(f).is_file(), "round {round}: {f} is missing");
+        }
+    }
+    let bin = prefix.path().join("bin/keyless");
+    let version = Command::new(&bin).arg("--version").output().unwrap();
+    assert_eq!(text(&version.stdout).trim(), format!("keyless {}", env!("CARGO_PKG_VERSION")));
+    let bash = std::fs::read_to_string(prefix.path().join(FILES[1])).unwrap();
+    assert!(bash.contains("complete -F _keyless") && bash.contains("doctor"), "{bash}");
+    let zsh = std::fs::read_to_string(prefix.path().join(FILES[2])).unwrap();
+    assert!(zsh.starts_with("#compdef keyless"), "{zsh}");
+    let man = std::fs::read_to_string(prefix.path().join(FILES[4])).unwrap();
+    assert!(man.contains(".TH keyless 1"), "{man}");
+    // Nothing but the installed files (no temp file left behind by the atomic copy).
+    let bin_entries: Vec<_> = std::fs::read_dir(prefix.path().join("bin")).unwrap().collect();
+    assert_eq!(bin_entries.len(), 1);
+
+    // On PATH: no warning.
+    let with_bin = format!("{p}/bin:{path}");
+    let out = run(&["--prefix", &p], &with_bin);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!text(&out.stderr).contains("is not on your PATH"), "{}", text(&out.stderr));
+
+    let out = run(&["--uninstall", "--prefix", &p], &path);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for f in FILES {
+        assert!(!prefix.path().join(f).exists(), "{f} was left behind");
+    }
+    let again = run(&["--uninstall", "--prefix", &p], &path);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(text(&again.stderr).contains("nothing to remove"), "{}", text(&again.stderr));
+}
+
+#[test]
+fn without_cargo_it_says_how_to_get_it() {
+    let prefix = TempDir::new("prefix-nocargo");
+    // A PATH with the basic tools but no cargo.
+    let out = run(&["--prefix", &prefix.path().display().to_string()], "/usr/bin:/bin");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: cargo is not installed"), "{stderr}");
+    assert!(stderr.contains("https://rustup.rs"), "{stderr}");
+    assert!(!prefix.path().join("bin").exists());
+}
+
+#[test]
+fn bad_arguments_are_refused() {
+    let out = run(&["--frobnicate"], "/usr/bin:/bin");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("unknown argument: --frobnicate"));
+    let help = run(&["--help"], "/usr/bin:/bin");
+    assert_eq!(help.status.code(), Some(0));
+    assert!(text(&help.stdout).contains("--uninstall"));
+}
