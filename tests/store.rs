@@ -145,3 +145,22 @@ fn unknown_store_name_is_a_usage_error() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown secure store `plaintext`"));
 }
+
+#[test]
+fn index_lists_keys_for_stores_that_cannot_enumerate() {
+    use keyless::store::indexed::{INDEX_KEY, Indexed};
+    // The index logic over a real keychain; `list` is answered from the index only.
+    let store = Indexed::new(Chunked::new(KeyutilsStore::open(&namespace()).unwrap(), 100));
+    store.set("role:acme:111111111111:Developer", b"r1").unwrap();
+    store.set("token:acme", &[7u8; 500]).unwrap();
+    store.set("token:acme", b"again").unwrap();
+    assert_eq!(
+        store.list("").unwrap(),
+        vec!["role:acme:111111111111:Developer".to_string(), "token:acme".to_string()]
+    );
+    assert!(!store.list("").unwrap().iter().any(|k| k == INDEX_KEY));
+    assert!(store.delete("token:acme").unwrap());
+    assert_eq!(store.list("token:").unwrap(), Vec::<String>::new());
+    store.delete("role:acme:111111111111:Developer").unwrap();
+    store.delete(INDEX_KEY).unwrap();
+}

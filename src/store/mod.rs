@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::secret::Secret;
 
 pub mod chunked;
+pub mod indexed;
 #[cfg(target_os = "linux")]
 pub mod keyutils;
 #[cfg(any(target_os = "macos", target_os = "windows"))]
@@ -146,14 +147,14 @@ pub fn open_named(name: &str) -> anyhow::Result<Box<dyn Store>> {
             Ok(Box::new(secret_service::SecretServiceStore::open(&ns).map_err(Error::from)?))
         }
         #[cfg(target_os = "macos")]
-        "keychain" => {
-            Ok(Box::new(native::NativeStore::open(&ns, "keychain").map_err(Error::from)?))
-        }
+        "keychain" => Ok(Box::new(indexed::Indexed::new(
+            native::NativeStore::open(&ns, "keychain").map_err(Error::from)?,
+        ))),
         #[cfg(target_os = "windows")]
-        "wincred" => Ok(Box::new(chunked::Chunked::new(
+        "wincred" => Ok(Box::new(indexed::Indexed::new(chunked::Chunked::new(
             native::NativeStore::open(&ns, "wincred").map_err(Error::from)?,
             chunked::WINCRED_MAX_BYTES,
-        ))),
+        )))),
         other if BACKENDS.contains(&other) => Err(Error::from(StoreError::Unavailable {
             store: BACKENDS.iter().find(|b| **b == other).copied().unwrap_or("unknown"),
             reason: format!("`{other}` does not exist on this operating system"),
