@@ -178,6 +178,20 @@ fn main() {
         noop.push(run_ok(setup.command("/bin/true")));
         warm.push(run_ok(setup.credential_process()));
     }
+    // A second reference: an empty Rust program (same runtime start-up as any Rust binary).
+    let noop_rs = home.join("noop");
+    std::fs::write(home.join("noop.rs"), "fn main() {}").unwrap();
+    let built = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .args(["-O", "-o"])
+        .arg(&noop_rs)
+        .arg(home.join("noop.rs"))
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut noop_rust: Vec<Duration> = if built {
+        (0..n).map(|_| run_ok(setup.command(noop_rs.to_str().unwrap()))).collect()
+    } else {
+        Vec::new()
+    };
     let mut version = (0..n / 3)
         .map(|_| {
             run_ok({
@@ -250,6 +264,11 @@ fn main() {
         ms(p90(&mut noop))
     );
     println!("| warm / no-op | {:.2}x |", wm.as_secs_f64() / nm.as_secs_f64());
+    if !noop_rust.is_empty() {
+        let rm = median(&mut noop_rust);
+        println!("| empty Rust program, median of {n} | {} |", ms(rm));
+        println!("| warm / empty Rust program | {:.2}x |", wm.as_secs_f64() / rm.as_secs_f64());
+    }
     println!(
         "| `keyless --version` (argument parsing only), median | {} |",
         ms(median(&mut version))

@@ -23,6 +23,46 @@ pub struct CredentialProcessArgs {
     pub login_if_needed: bool,
 }
 
+/// Parses exactly `credential-process --session S --account A --role R [--login-if-needed]`
+/// (flags in any order, `--flag value` or `--flag=value`) without clap. `None` for anything
+/// else, which then gets clap's full parsing, help and error messages.
+pub fn fast_parse(args: &[std::ffi::OsString]) -> Option<CredentialProcessArgs> {
+    let mut it = args.iter().skip(1).map(|a| a.to_str());
+    if it.next()?? != "credential-process" {
+        return None;
+    }
+    let (mut session, mut account, mut role, mut login) = (None, None, None, false);
+    while let Some(arg) = it.next() {
+        let arg = arg?;
+        if arg == "--login-if-needed" {
+            login = true;
+            continue;
+        }
+        let (flag, value) = match arg.split_once('=') {
+            Some((f, v)) => (f, v.to_string()),
+            None => (arg, it.next()??.to_string()),
+        };
+        if value.is_empty() || value.starts_with('-') {
+            return None;
+        }
+        let slot = match flag {
+            "--session" => &mut session,
+            "--account" => &mut account,
+            "--role" => &mut role,
+            _ => return None,
+        };
+        if slot.replace(value).is_some() {
+            return None;
+        }
+    }
+    Some(CredentialProcessArgs {
+        session: session?,
+        account: account?,
+        role: role?,
+        login_if_needed: login,
+    })
+}
+
 /// Whether an error is "sign in again": its hint is exactly the login hint for the session.
 fn needs_login(err: &anyhow::Error, session: &str) -> bool {
     crate::error::find(err).and_then(|e| e.hint.as_deref())
@@ -70,4 +110,45 @@ fn sign_in_once(store: &dyn crate::store::Store, r: &RoleRef) -> anyhow::Result<
     let opts = LoginOptions { flow, open_browser: true, timeout };
     crate::util::block_on(login::login(store, &session, &opts))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Option<(String, String, String, bool)> {
+        let args: Vec<std::ffi::OsString> = line.split(' ').map(Into::into).collect();
+        fast_parse(&args).map(|a| (a.session, a.account, a.role, a.login_if_needed))
+    }
+
+    #[test]
+    fn fast_parse_takes_only_the_exact_shape() {
+        let want = Some(("acme".into(), "111111111111".into(), "Dev".into(), false));
+        assert_eq!(
+            parse("keyless credential-process --session acme --account 111111111111 --role Dev"),
+            want
+        );
+        assert_eq!(
+            parse("keyless credential-process --role=Dev --session=acme --account 111111111111"),
+            want
+        );
+        assert_eq!(
+            parse("k credential-process --session a --account 1 --role R --login-if-needed")
+                .map(|p| p.3),
+            Some(true)
+        );
+        // Everything else is left to clap (help, errors, other commands).
+        assert_eq!(parse("keyless credential-process --session acme --account 111111111111"), None);
+        assert_eq!(
+            parse("keyless credential-process --session a --session b --account 1 --role R"),
+            None
+        );
+        assert_eq!(parse("keyless credential-process --help"), None);
+        assert_eq!(parse("keyless credential-process --session --account 1 --role R"), None);
+        assert_eq!(parse("keyless status --json"), None);
+        assert_eq!(
+            parse("keyless credential-process --session a --account 1 --role R --verbose"),
+            None
+        );
+    }
 }

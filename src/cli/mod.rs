@@ -72,15 +72,25 @@ pub enum Command {
 
 /// Parses the command line, runs it, prints any error, and returns the exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return code;
-        }
+    // The hot path skips building the whole clap command tree: `credential_process` lines
+    // keyless writes always have this exact shape. Anything else goes through clap.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match credential_process::fast_parse(&args) {
+        Some(args) => Cli { command: Command::CredentialProcess(args) },
+        None => match Cli::try_parse_from(&args) {
+            Ok(cli) => cli,
+            Err(e) => {
+                let code = if e.use_stderr() { 2 } else { 0 };
+                let _ = e.print();
+                return code;
+            }
+        },
     };
-    match run(cli) {
+    finish(run(cli))
+}
+
+fn finish(outcome: anyhow::Result<i32>) -> i32 {
+    match outcome {
         Ok(code) => code,
         Err(err) => {
             eprintln!("{}", error::render(&err));
