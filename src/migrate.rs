@@ -310,6 +310,7 @@ fn migrate_one(
         session: cx.session.name.clone(),
         account: owner.account.clone(),
         role: role.clone(),
+        login_if_needed: false,
     };
     profiles::set_managed_profile(
         config.document_mut(),

@@ -242,11 +242,16 @@ pub fn apply(
         profiles::config_profiles(doc).into_iter().map(|p| p.name).collect();
     for w in wanted {
         let existed = existing.contains(&w.name);
+        // A `--login-if-needed` the user added to the line by hand survives the rewrite.
+        let login_if_needed = profiles::config_profile(doc, &w.name)
+            .and_then(|p| p.managed())
+            .is_some_and(|c| c.login_if_needed);
         let process = CredentialProcess {
             binary: binary.to_path_buf(),
             session: session.name.clone(),
             account: w.account_id.clone(),
             role: w.role.clone(),
+            login_if_needed,
         };
         let changed = profiles::set_managed_profile(doc, &w.name, &process, w.region.as_deref())?;
         match (existed, changed) {

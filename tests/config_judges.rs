@@ -101,6 +101,7 @@ fn command(account: &str, role: &str) -> String {
         session: "acme".into(),
         account: account.into(),
         role: role.into(),
+        login_if_needed: false,
     }
     .command()
     .unwrap()

@@ -108,12 +108,17 @@ pub struct CredentialProcess {
     pub session: String,
     pub account: String,
     pub role: String,
+    /// `--login-if-needed`, which a user may add by hand for interactive shells; kept when
+    /// keyless rewrites the line.
+    pub login_if_needed: bool,
 }
 
 impl CredentialProcess {
     /// The `credential_process` value for these arguments (see [`credential_process_command`]).
     pub fn command(&self) -> anyhow::Result<String> {
-        credential_process_command(&self.binary, &self.session, &self.account, &self.role)
+        let line =
+            credential_process_command(&self.binary, &self.session, &self.account, &self.role)?;
+        Ok(if self.login_if_needed { format!("{line} --login-if-needed") } else { line })
     }
 }
 
@@ -238,31 +243,58 @@ pub fn parse_credential_process(value: &str) -> Option<CredentialProcess> {
     {
         return None;
     }
-    let (sub, mut args) = rest.split_first()?;
+    let (sub, args) = rest.split_first()?;
     if sub != "credential-process" {
         return None;
     }
-    let (mut session, mut account, mut role) = (None, None, None);
-    while let Some((flag, tail)) = args.split_first() {
-        let (flag, value, tail) = match flag.split_once('=') {
-            Some((f, v)) => (f, v.to_string(), tail),
-            None => {
-                let (v, t) = tail.split_first()?;
-                (flag.as_str(), v.clone(), t)
-            }
+    let a = parse_process_args(args.iter().map(String::as_str))?;
+    Some(CredentialProcess {
+        binary,
+        session: a.session,
+        account: a.account,
+        role: a.role,
+        login_if_needed: a.login_if_needed,
+    })
+}
+
+/// The arguments after `credential-process`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessArgs {
+    pub session: String,
+    pub account: String,
+    pub role: String,
+    pub login_if_needed: bool,
+}
+
+/// Parses the arguments after `credential-process`: `--session`, `--account` and `--role`,
+/// each exactly once, in any order, as `--flag value` or `--flag=value`, and the optional
+/// `--login-if-needed`. `None` for anything else. The one parser for both the hot path and
+/// the config reader, so they always agree on what a keyless line is.
+pub fn parse_process_args<'a>(mut args: impl Iterator<Item = &'a str>) -> Option<ProcessArgs> {
+    let (mut session, mut account, mut role, mut login_if_needed) = (None, None, None, false);
+    while let Some(arg) = args.next() {
+        if arg == "--login-if-needed" {
+            login_if_needed = true;
+            continue;
+        }
+        let (flag, value) = match arg.split_once('=') {
+            Some((f, v)) => (f, v),
+            None => (arg, args.next()?),
         };
+        if value.is_empty() || value.starts_with('-') {
+            return None;
+        }
         let slot = match flag {
             "--session" => &mut session,
             "--account" => &mut account,
             "--role" => &mut role,
             _ => return None,
         };
-        if slot.replace(value).is_some() {
+        if slot.replace(value.to_string()).is_some() {
             return None;
         }
-        args = tail;
     }
-    Some(CredentialProcess { binary, session: session?, account: account?, role: role? })
+    Some(ProcessArgs { session: session?, account: account?, role: role?, login_if_needed })
 }
 
 /// Keys that would make an SDK pick another credential source before (or instead of)
@@ -367,7 +399,22 @@ mod tests {
             session: "acme".into(),
             account: "111111111111".into(),
             role: "Developer".into(),
+            login_if_needed: false,
         }
+    }
+
+    #[test]
+    fn login_if_needed_is_part_of_a_keyless_line() {
+        let line = "/usr/local/bin/keyless credential-process --session acme --account 111111111111 --role Developer --login-if-needed";
+        let parsed = parse_credential_process(line).expect("a keyless line");
+        assert!(parsed.login_if_needed);
+        assert_eq!(parsed.command().unwrap(), line);
+        assert_eq!(
+            parse_credential_process(
+                "/usr/local/bin/keyless credential-process --session acme --account 1 --role R --verbose"
+            ),
+            None
+        );
     }
 
     #[test]

@@ -27,39 +27,17 @@ pub struct CredentialProcessArgs {
 /// (flags in any order, `--flag value` or `--flag=value`) without clap. `None` for anything
 /// else, which then gets clap's full parsing, help and error messages.
 pub fn fast_parse(args: &[std::ffi::OsString]) -> Option<CredentialProcessArgs> {
-    let mut it = args.iter().skip(1).map(|a| a.to_str());
-    if it.next()?? != "credential-process" {
+    let args: Vec<&str> = args.iter().skip(1).map(|a| a.to_str()).collect::<Option<_>>()?;
+    let (sub, rest) = args.split_first()?;
+    if *sub != "credential-process" {
         return None;
     }
-    let (mut session, mut account, mut role, mut login) = (None, None, None, false);
-    while let Some(arg) = it.next() {
-        let arg = arg?;
-        if arg == "--login-if-needed" {
-            login = true;
-            continue;
-        }
-        let (flag, value) = match arg.split_once('=') {
-            Some((f, v)) => (f, v.to_string()),
-            None => (arg, it.next()??.to_string()),
-        };
-        if value.is_empty() || value.starts_with('-') {
-            return None;
-        }
-        let slot = match flag {
-            "--session" => &mut session,
-            "--account" => &mut account,
-            "--role" => &mut role,
-            _ => return None,
-        };
-        if slot.replace(value).is_some() {
-            return None;
-        }
-    }
+    let a = crate::aws_config::profiles::parse_process_args(rest.iter().copied())?;
     Some(CredentialProcessArgs {
-        session: session?,
-        account: account?,
-        role: role?,
-        login_if_needed: login,
+        session: a.session,
+        account: a.account,
+        role: a.role,
+        login_if_needed: a.login_if_needed,
     })
 }
 

@@ -36,36 +36,33 @@ fn plain_http_client(endpoint: Option<&str>) -> Option<aws_sdk_sso::config::Shar
         .map(|_| aws_smithy_http_client::Builder::new().build_http())
 }
 
+/// One builder for every service client: region, retries, timeouts, endpoint override and,
+/// for a plain-HTTP endpoint, a client without TLS. (Each SDK crate has its own config type,
+/// hence a macro rather than a generic function.)
+macro_rules! client {
+    ($sdk:ident, $service:expr, $region:expr) => {{
+        let endpoint = endpoints::configured($service);
+        let mut b = $sdk::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new($region.to_owned()))
+            .retry_config(retry())
+            .timeout_config(timeouts());
+        if let Some(client) = plain_http_client(endpoint.as_deref()) {
+            b = b.http_client(client);
+        }
+        if let Some(url) = endpoint {
+            b = b.endpoint_url(url);
+        }
+        $sdk::Client::from_conf(b.build())
+    }};
+}
+
 pub fn oidc(region: &str) -> aws_sdk_ssooidc::Client {
-    let endpoint = endpoints::configured(Service::SsoOidc);
-    let mut b = aws_sdk_ssooidc::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .retry_config(retry())
-        .timeout_config(timeouts());
-    if let Some(client) = plain_http_client(endpoint.as_deref()) {
-        b = b.http_client(client);
-    }
-    if let Some(url) = endpoint {
-        b = b.endpoint_url(url);
-    }
-    aws_sdk_ssooidc::Client::from_conf(b.build())
+    client!(aws_sdk_ssooidc, Service::SsoOidc, region)
 }
 
 pub fn portal(region: &str) -> aws_sdk_sso::Client {
-    let endpoint = endpoints::configured(Service::Sso);
-    let mut b = aws_sdk_sso::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .retry_config(retry())
-        .timeout_config(timeouts());
-    if let Some(client) = plain_http_client(endpoint.as_deref()) {
-        b = b.http_client(client);
-    }
-    if let Some(url) = endpoint {
-        b = b.endpoint_url(url);
-    }
-    aws_sdk_sso::Client::from_conf(b.build())
+    client!(aws_sdk_sso, Service::Sso, region)
 }
 
 /// Describes an SDK error for a person: the modeled error's code and message, or the

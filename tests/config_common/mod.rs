@@ -11,6 +11,7 @@ pub fn process(account: &str, role: &str) -> CredentialProcess {
         session: "acme".into(),
         account: account.into(),
         role: role.into(),
+        login_if_needed: false,
     }
 }
 
