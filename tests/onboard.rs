@@ -539,3 +539,37 @@ fn the_demo_runs_end_to_end_without_questions() {
     // Nothing was written to the HOME it was started with.
     assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn migration_when_iam_refuses_deactivation_says_what_an_administrator_must_do() {
+    // The same organisation, but the user's policy does not allow iam:UpdateAccessKey.
+    let org_dir = TempDir::new("org");
+    let org = std::fs::read_to_string(repo("profiles/demo-org.toml")).unwrap();
+    let org = org.replacen("[[access_keys]]", "[[access_keys]]\nmay_deactivate = false", 1);
+    let org_path = org_dir.path().join("org.toml");
+    std::fs::write(&org_path, org).unwrap();
+    let emu = Emulator::start(&["--org", org_path.to_str().unwrap(), "--auto-approve"]);
+    let m = Machine::new(&emu);
+    std::fs::write(
+        m.aws().join("credentials"),
+        format!(
+            "[default]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\n"
+        ),
+    )
+    .unwrap();
+    let out = onboard_demo(&m, &["--migrate"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.contains("IAM refused to deactivate it") && err.contains("AccessDenied"), "{err}");
+    assert!(err.contains("it is still ACTIVE in IAM"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "aws iam update-access-key --user-name alice --access-key-id {DEMO_KEY} --status Inactive"
+        )),
+        "{err}"
+    );
+    // The key is still active in IAM, but gone from the machine; the profile works as SSO.
+    assert_eq!(emu.access_key_status(DEMO_KEY), "Active");
+    assert!(!m.credentials().contains(DEMO_SECRET));
+    let arn = m.aws_cli_arn("default").unwrap();
+    assert!(arn.contains(":assumed-role/AWSReservedSSO_Developer_"), "{arn}");
+}

@@ -69,11 +69,22 @@ pub fn handle(
                     ));
                 }
             };
-            if !keys.iter().any(|k| k.id == key_id) {
+            let Some(key) = keys.iter().find(|k| k.id == key_id) else {
                 return Err(qerr(
                     404,
                     "NoSuchEntity",
                     format!("The Access Key with id {key_id} cannot be found."),
+                ));
+            };
+            if !key.may_deactivate {
+                return Err(qerr(
+                    403,
+                    "AccessDenied",
+                    format!(
+                        "User: arn:aws:iam::{account}:user/{user} is not authorized to perform: \
+                         iam:UpdateAccessKey on resource: user {user} because no identity-based \
+                         policy allows the iam:UpdateAccessKey action"
+                    ),
                 ));
             }
             emu.lock().key_active.insert(key_id, active);

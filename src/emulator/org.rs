@@ -36,6 +36,14 @@ pub struct AccessKey {
     pub secret: String,
     pub account: String,
     pub user: String,
+    /// Whether the key's user may deactivate its own keys. `false` plays a locked-down account
+    /// whose policy does not allow `iam:UpdateAccessKey`.
+    #[serde(default = "yes")]
+    pub may_deactivate: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl std::fmt::Debug for AccessKey {
