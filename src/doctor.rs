@@ -432,12 +432,14 @@ pub fn render(findings: &[Finding]) -> String {
 
 /// The `--json` report.
 pub fn to_json(findings: &[Finding]) -> String {
+    /// A struct rather than `json!`, so `verdict` comes first as documented.
+    #[derive(Serialize)]
+    struct Report<'a> {
+        verdict: &'a str,
+        findings: &'a [Finding],
+    }
     let verdict = if needs_attention(findings) { "needs-attention" } else { "ok" };
-    serde_json::to_string_pretty(&serde_json::json!({
-        "verdict": verdict,
-        "findings": findings,
-    }))
-    .expect("findings serialize")
+    serde_json::to_string_pretty(&Report { verdict, findings }).expect("findings serialize")
 }
 
 #[cfg(test)]
