@@ -105,14 +105,9 @@ say "==> building keyless (cargo build --release --locked)"
 if ! (cd "$src_dir" && CARGO_TARGET_DIR="$target_dir" cargo build --release --locked --bin keyless); then
     if [ "$(uname -s)" = "Linux" ]; then
         if ! command -v cc >/dev/null 2>&1; then
-            die "the build failed: no C compiler was found (the Secret Service support builds libdbus)" \
-                "on Debian or Ubuntu: sudo apt-get install build-essential libdbus-1-dev pkg-config" \
-                "on Fedora: sudo dnf install gcc dbus-devel pkgconf-pkg-config"
-        fi
-        if ! pkg-config --exists dbus-1 2>/dev/null; then
-            die "the build failed, and the D-Bus development files are missing (for the Secret Service keychain)" \
-                "on Debian or Ubuntu: sudo apt-get install libdbus-1-dev pkg-config" \
-                "on Fedora: sudo dnf install dbus-devel pkgconf-pkg-config"
+            die "the build failed: no C compiler was found (keyless builds its own libdbus for the Secret Service)" \
+                "on Debian or Ubuntu: sudo apt-get install build-essential" \
+                "on Fedora: sudo dnf install gcc"
         fi
     fi
     die "the build failed (see the cargo output above)"
