@@ -434,13 +434,22 @@ pub fn run(args: OnboardArgs) -> anyhow::Result<i32> {
 
     ui::note(ui::bold("8. Next"));
     let example = names.first().map_or("PROFILE", String::as_str);
-    ui::note(format!(
-        "  aws sts get-caller-identity --profile {example}   # any AWS tool now works with these profiles\n  \
-         keyless whoami --profile {example}\n  \
-         keyless status                                  # session and credential expiry\n  \
-         keyless profiles sync --session {}              # a profile for every account and role",
-        session.name
-    ));
+    let steps = [
+        (
+            format!("aws sts get-caller-identity --profile {example}"),
+            "any AWS tool now works with these profiles",
+        ),
+        (format!("keyless whoami --profile {example}"), "who you are, and when the session ends"),
+        ("keyless status".to_string(), "session and credential expiry"),
+        (
+            format!("keyless profiles sync --session {}", session.name),
+            "a profile for every account and role",
+        ),
+    ];
+    let width = steps.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
+    let lines: Vec<String> =
+        steps.iter().map(|(c, why)| format!("  {c:<width$}   # {why}")).collect();
+    ui::note(lines.join("\n"));
     Ok(0)
 }
 
