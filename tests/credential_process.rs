@@ -193,15 +193,7 @@ fn unassigned_role_is_named() {
     let emu = Emulator::start(&["--auto-approve"]);
     let user = User::new(&emu);
     user.login();
-    let out = user.run(&[
-        "credential-process",
-        "--session",
-        "acme",
-        "--account",
-        "111111111111",
-        "--role",
-        "Admin",
-    ]);
+    let out = user.credential_process("111111111111", "Admin");
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     assert!(
@@ -219,8 +211,7 @@ fn not_signed_in_and_bad_arguments() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     assert!(text(&out.stderr).contains("you are not signed in to SSO session `acme`"));
-    let bad =
-        user.run(&["credential-process", "--session", "acme", "--account", "12", "--role", "R"]);
+    let bad = user.credential_process("12", "R");
     assert_eq!(bad.status.code(), Some(2));
     assert!(bad.stdout.is_empty());
 }

@@ -240,27 +240,11 @@ fn silent_refresh_rotates_the_refresh_token() {
     let user = User::new(&emu);
     user.login();
     let before = emu.op_count("CreateToken");
-    let out = user.run(&[
-        "credential-process",
-        "--session",
-        "acme",
-        "--account",
-        "111111111111",
-        "--role",
-        "Developer",
-    ]);
+    let out = user.credential_process("111111111111", "Developer");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(emu.op_count("CreateToken"), before + 1, "one refresh");
     // The rotated refresh token is stored: a second refresh works (a reused one would fail).
-    let out = user.run(&[
-        "credential-process",
-        "--session",
-        "acme",
-        "--account",
-        "222222222222",
-        "--role",
-        "ReadOnly",
-    ]);
+    let out = user.credential_process("222222222222", "ReadOnly");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(emu.op_count("CreateToken"), before + 2);
     user.assert_no_secret_leaked(&emu, &[&text(&out.stderr)]);
@@ -303,9 +287,7 @@ fn locked_secret_service_is_a_clear_error() {
     let mut user = User::new(&emu);
     let daemon = support::keyring::SecretServiceDaemon::start();
     daemon.lock_all();
-    user.extra_env =
-        daemon.env().into_iter().filter(|(k, _)| k == "DBUS_SESSION_BUS_ADDRESS").collect();
-    user.extra_env.push(("KEYLESS_STORE".into(), "secret-service".into()));
+    user.use_secret_service(&daemon);
     let out = user.run(&login_args("--device-code"));
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
@@ -318,19 +300,9 @@ fn login_and_credentials_through_the_secret_service() {
     let emu = Emulator::start(&["--auto-approve"]);
     let mut user = User::new(&emu);
     let daemon = support::keyring::SecretServiceDaemon::start();
-    user.extra_env =
-        daemon.env().into_iter().filter(|(k, _)| k == "DBUS_SESSION_BUS_ADDRESS").collect();
-    user.extra_env.push(("KEYLESS_STORE".into(), "secret-service".into()));
+    user.use_secret_service(&daemon);
     user.login();
-    let out = user.run(&[
-        "credential-process",
-        "--session",
-        "acme",
-        "--account",
-        "111111111111",
-        "--role",
-        "Developer",
-    ]);
+    let out = user.credential_process("111111111111", "Developer");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["Version"], 1);

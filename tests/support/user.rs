@@ -98,6 +98,18 @@ impl User {
             .expect("spawning keyless")
     }
 
+    /// `keyless credential-process` for a role of the `acme` session.
+    pub fn credential_process(&self, account: &str, role: &str) -> Output {
+        self.run(&["credential-process", "--session", "acme", "--account", account, "--role", role])
+    }
+
+    /// Uses a private Secret Service instead of the kernel keyring.
+    pub fn use_secret_service(&mut self, daemon: &super::keyring::SecretServiceDaemon) {
+        self.extra_env =
+            daemon.env().into_iter().filter(|(k, _)| k == "DBUS_SESSION_BUS_ADDRESS").collect();
+        self.extra_env.push(("KEYLESS_STORE".into(), "secret-service".into()));
+    }
+
     /// Signs in with the device flow against an auto-approving emulator.
     pub fn login(&self) {
         let out = self.run(&[
