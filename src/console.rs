@@ -8,10 +8,9 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use aws_credential_types::provider::ProvideCredentials;
 
-use crate::aws_config::{ini::Document, paths, profiles};
+use crate::aws_config::{paths, profiles};
 use crate::credentials::{self, RoleRef};
 use crate::error::Error;
 use crate::secret::Secret;
@@ -34,13 +33,7 @@ pub struct SessionCredentials {
 
 /// The credentials of `profile`, and a description of where they came from.
 pub fn profile_credentials(profile: &str) -> anyhow::Result<(SessionCredentials, String)> {
-    let config = paths::config_path()?;
-    let text = match std::fs::read_to_string(&config) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", config.display())),
-    };
-    let doc = Document::parse(&text);
+    let doc = crate::aws_config::read_document(&paths::config_path()?)?;
     if let Some(managed) = profiles::config_profile(&doc, profile).and_then(|p| p.managed()) {
         let store = crate::store::open()?;
         let r = RoleRef {

@@ -221,7 +221,7 @@ pub fn long_lived(doc: &Document) -> Vec<StaticKeys> {
 /// Migrates every long-lived key in the credentials file, one at a time, in file order.
 pub fn run(cx: &Context<'_>) -> anyhow::Result<Vec<Outcome>> {
     let creds_path = paths::credentials_path()?;
-    let doc = Document::parse(&read_or_empty(&creds_path)?);
+    let doc = crate::aws_config::read_document(&creds_path)?;
     let mut outcomes = Vec::new();
     for key in long_lived(&doc) {
         // A region set next to the key carries over to the new profile.
@@ -232,14 +232,6 @@ pub fn run(cx: &Context<'_>) -> anyhow::Result<Vec<Outcome>> {
         outcomes.push(migrate_one(cx, &key, region)?);
     }
     Ok(outcomes)
-}
-
-fn read_or_empty(path: &Path) -> anyhow::Result<String> {
-    match std::fs::read_to_string(path) {
-        Ok(s) => Ok(s),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(Error::user(format!("cannot read {}: {e}", path.display())).into()),
-    }
 }
 
 fn migrate_one(

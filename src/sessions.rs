@@ -1,8 +1,6 @@
 //! SSO sessions as configured in the AWS config file (`[sso-session NAME]`): the same
 //! sections the AWS CLI writes, so both tools share one definition of a session.
 
-use anyhow::Context;
-
 use crate::aws_config::edit::{Backup, ConfigEdit};
 use crate::aws_config::ini::{Document, Header};
 use crate::aws_config::{paths, profiles};
@@ -11,12 +9,7 @@ use crate::sso::SessionConfig;
 
 /// Reads the AWS config file (missing is empty).
 pub fn read_config() -> anyhow::Result<Document> {
-    let path = paths::config_path()?;
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(Document::parse(&text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Document::parse("")),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
+    crate::aws_config::read_document(&paths::config_path()?)
 }
 
 /// Checks a session name: it becomes a section name, a store key and a command argument.

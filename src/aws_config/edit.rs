@@ -219,6 +219,19 @@ impl ConfigEdit {
 
 /// The lock file for `path`: `<dir>/<name>.keyless.lock`. It is never deleted (deleting a lock
 /// file races with a process about to lock it); the OS releases the lock when the process exits.
+/// Reads an AWS config or credentials file for inspection (no lock): a missing file is an
+/// empty document, any other read failure an error naming the path. Never treat an unreadable
+/// file as empty: decisions (collisions, keys to retire) would be made on nothing.
+pub fn read_document(path: &Path) -> anyhow::Result<Document> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Document::parse(&text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Document::parse("")),
+        Err(e) => Err(Error::user(format!("cannot read {}: {e}", path.display()))
+            .hint(format!("check the permissions of {}", path.display()))
+            .into()),
+    }
+}
+
 pub fn lock_path(path: &Path) -> PathBuf {
     parent_of(path).join(format!("{}.keyless.lock", file_name(path)))
 }
@@ -357,4 +370,27 @@ fn prune_backups(target: &Path, keep: usize) -> io::Result<()> {
         fs::remove_file(old)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_document_treats_only_a_missing_file_as_empty() {
+        let dir = std::env::temp_dir().join(format!("keyless-read-{}", crate::util::random_hex(4)));
+        fs::create_dir_all(&dir).unwrap();
+        assert!(read_document(&dir.join("missing")).unwrap().is_empty());
+        fs::write(dir.join("config"), "[profile a]\nregion = x\n").unwrap();
+        assert_eq!(
+            read_document(&dir.join("config")).unwrap().to_string(),
+            "[profile a]\nregion = x\n"
+        );
+        // Something that exists but cannot be read (here a directory) is an error naming it,
+        // not an empty file on which to decide what to write or retire.
+        let err = read_document(&dir).unwrap_err();
+        assert!(crate::error::render(&err).contains(&dir.display().to_string()), "{err}");
+        assert_eq!(crate::error::exit_code(&err), 1);
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -9,5 +9,5 @@ pub mod ini;
 pub mod paths;
 pub mod profiles;
 
-pub use edit::{Backup, Commit, ConfigEdit};
+pub use edit::{Backup, Commit, ConfigEdit, read_document};
 pub use ini::{Document, Header, LineEnding, Property, Section};

@@ -38,9 +38,9 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<i32> {
         (None, None) => super::login::pick_session(None)?,
     };
     let session = crate::sessions::load(&name)?;
-    let keys = crate::migrate::long_lived(&crate::aws_config::Document::parse(
-        &std::fs::read_to_string(crate::aws_config::paths::credentials_path()?).unwrap_or_default(),
-    ));
+    let keys = crate::migrate::long_lived(&crate::aws_config::read_document(
+        &crate::aws_config::paths::credentials_path()?,
+    )?);
     if keys.is_empty() {
         ui::note("No long-lived access keys to retire.");
         return Ok(0);

@@ -64,22 +64,12 @@ struct Survey {
     credentials: Document,
 }
 
-fn read_doc(path: &std::path::Path) -> anyhow::Result<Document> {
-    match std::fs::read_to_string(path) {
-        Ok(s) => Ok(Document::parse(&s)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Document::parse("")),
-        Err(e) => Err(Error::user(format!("cannot read {}: {e}", path.display()))
-            .hint(format!("check the permissions of {}", path.display()))
-            .into()),
-    }
-}
-
 fn survey() -> anyhow::Result<Survey> {
     let config_path = paths::config_path()?;
     let credentials_path = paths::credentials_path()?;
     let s = Survey {
-        config: read_doc(&config_path)?,
-        credentials: read_doc(&credentials_path)?,
+        config: crate::aws_config::read_document(&config_path)?,
+        credentials: crate::aws_config::read_document(&credentials_path)?,
         config_path,
         credentials_path,
     };
@@ -397,7 +387,7 @@ pub fn run(args: OnboardArgs) -> anyhow::Result<i32> {
     }
 
     ui::note(ui::bold("7. Long-lived access keys"));
-    let keys = crate::migrate::long_lived(&read_doc(&s.credentials_path)?);
+    let keys = crate::migrate::long_lived(&crate::aws_config::read_document(&s.credentials_path)?);
     let migrate = if keys.is_empty() {
         ui::note("None to retire.");
         false

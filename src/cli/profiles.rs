@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use crate::aws_config::edit::{Backup, ConfigEdit};
-use crate::aws_config::{Document, paths};
+use crate::aws_config::paths;
 use crate::error::Error;
 use crate::provision;
 use crate::sso::{fanout, inventory, token};
@@ -103,10 +103,7 @@ fn sync(args: SyncArgs) -> anyhow::Result<i32> {
     let config_path = paths::config_path()?;
     let credentials_path = paths::credentials_path()?;
     let mut edit = ConfigEdit::open(&config_path)?;
-    let credentials = match std::fs::read_to_string(&credentials_path) {
-        Ok(s) => Document::parse(&s),
-        Err(_) => Document::parse(""),
-    };
+    let credentials = crate::aws_config::read_document(&credentials_path)?;
     let clashes = provision::collisions(
         &wanted,
         edit.document(),
@@ -171,7 +168,7 @@ fn stale_count(
     session: &str,
     have: &[inventory::Assignment],
 ) -> anyhow::Result<usize> {
-    let doc = Document::parse(&std::fs::read_to_string(config_path).unwrap_or_default());
+    let doc = crate::aws_config::read_document(config_path)?;
     Ok(crate::aws_config::profiles::managed_profiles(&doc)
         .iter()
         .filter(|(_, cp)| {
