@@ -38,6 +38,20 @@ pub struct LoginArgs {
 }
 
 /// The session named on the command line, or the only one configured.
+/// The session for commands that also take a team file: `--session`, else the team file's
+/// session, else the only one configured. Loaded from the AWS config.
+pub fn session_for(
+    name: Option<&str>,
+    team: Option<&crate::team::TeamFile>,
+) -> anyhow::Result<SessionConfig> {
+    let name = match (name, team) {
+        (Some(n), _) => n.to_string(),
+        (None, Some(t)) => t.sso.session.clone(),
+        (None, None) => pick_session(None)?,
+    };
+    sessions::load(&name)
+}
+
 pub fn pick_session(name: Option<&str>) -> anyhow::Result<String> {
     if let Some(n) = name {
         return Ok(n.to_string());

@@ -32,12 +32,7 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<i32> {
             .into());
     }
     let team = args.team.as_deref().map(TeamFile::load).transpose()?;
-    let name = match (&args.session, &team) {
-        (Some(s), _) => s.clone(),
-        (None, Some(t)) => t.sso.session.clone(),
-        (None, None) => super::login::pick_session(None)?,
-    };
-    let session = crate::sessions::load(&name)?;
+    let session = super::login::session_for(args.session.as_deref(), team.as_ref())?;
     let keys = crate::migrate::long_lived(&crate::aws_config::read_document(
         &crate::aws_config::paths::credentials_path()?,
     )?);
