@@ -7,7 +7,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -29,10 +28,17 @@ impl Settings {
     /// Loads the settings; a missing file is the defaults, a malformed one an error.
     pub fn load() -> anyhow::Result<Settings> {
         let Some(p) = path() else { return Ok(Settings::default()) };
+        let fix = || format!("fix or remove {} (it only holds `store = \"...\"`)", p.display());
         match std::fs::read_to_string(&p) {
-            Ok(text) => toml::from_str(&text).with_context(|| format!("reading {}", p.display())),
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                crate::error::Error::user(format!("{} is not valid: {}", p.display(), e.message()))
+                    .hint(fix())
+                    .into()
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
-            Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
+            Err(e) => Err(crate::error::Error::user(format!("cannot read {}: {e}", p.display()))
+                .hint(fix())
+                .into()),
         }
     }
 }

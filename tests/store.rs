@@ -164,3 +164,20 @@ fn index_lists_keys_for_stores_that_cannot_enumerate() {
     store.delete("role:acme:111111111111:Developer").unwrap();
     store.delete(INDEX_KEY).unwrap();
 }
+
+#[test]
+fn a_malformed_settings_file_is_an_error_not_another_store() {
+    let dir = support::TempDir::new("settings");
+    std::fs::create_dir_all(dir.path().join("keyless")).unwrap();
+    std::fs::write(dir.path().join("keyless/config.toml"), "stor = \"secret-service\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_keyless"))
+        .args(["credential-process", "--session", "s", "--account", "111111111111", "--role", "R"])
+        .env_remove("KEYLESS_STORE")
+        .env("XDG_CONFIG_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("config.toml is not valid") && err.contains("fix or remove"), "{err}");
+}

@@ -140,7 +140,17 @@ fn config_static_keys(doc: &Document) -> Vec<(String, String, bool)> {
 }
 
 fn store_fact() -> StoreFact {
-    let choice = store::choose();
+    let choice = match store::choose() {
+        Ok(c) => c,
+        Err(e) => {
+            let k = crate::error::find(&e);
+            return StoreFact::Unusable {
+                name: "keyless settings".into(),
+                message: k.map_or_else(|| format!("{e:#}"), |k| k.message.clone()),
+                fix: k.and_then(|k| k.hint.clone()).unwrap_or_default(),
+            };
+        }
+    };
     let chosen = match &choice {
         Choice::Env(_) => "set by KEYLESS_STORE",
         Choice::ConfigFile(_) => "set in the keyless config file",

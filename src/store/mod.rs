@@ -105,17 +105,18 @@ impl Choice {
 
 /// Decides which backend to use: `KEYLESS_STORE`, then `store = "..."` in the keyless config
 /// file, then the platform default (Secret Service when a D-Bus session is present on Linux,
-/// the kernel keyring otherwise).
-pub fn choose() -> Choice {
+/// the kernel keyring otherwise). A settings file that cannot be read is an error, never a
+/// silent switch to another store.
+pub fn choose() -> anyhow::Result<Choice> {
     if let Ok(name) = std::env::var("KEYLESS_STORE")
         && !name.is_empty()
     {
-        return Choice::Env(name);
+        return Ok(Choice::Env(name));
     }
-    if let Some(name) = crate::settings::Settings::load().ok().and_then(|s| s.store) {
-        return Choice::ConfigFile(name);
+    if let Some(name) = crate::settings::Settings::load()?.store {
+        return Ok(Choice::ConfigFile(name));
     }
-    Choice::Auto(platform_default().to_string())
+    Ok(Choice::Auto(platform_default().to_string()))
 }
 
 fn platform_default() -> &'static str {
@@ -133,7 +134,7 @@ fn platform_default() -> &'static str {
 /// Opens the chosen store. Unknown names are a usage error; a store that cannot be used
 /// is a [`StoreError::Unavailable`] naming the fix.
 pub fn open() -> anyhow::Result<Box<dyn Store>> {
-    open_named(choose().name())
+    open_named(choose()?.name())
 }
 
 /// Opens a store by backend name.
