@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::error::Error;
 use crate::sso::portal::{self, RoleError};
 use crate::sso::records::{self, RoleCredentials};
-use crate::sso::{clients, login_hint, token};
+use crate::sso::{clients, token};
 use crate::store::Store;
 
 /// Cached credentials are served while at least this much validity remains.
@@ -80,10 +79,10 @@ pub async fn fetch(store: &dyn Store, r: &RoleRef) -> anyhow::Result<RoleCredent
 }
 
 fn revoked(session: &str) -> anyhow::Error {
-    Error::user(format!(
-        "the SSO session `{session}` is no longer valid (expired, signed out or revoked)"
-    ))
-    .hint(login_hint(session))
+    crate::sso::sign_in_again(
+        session,
+        format!("the SSO session `{session}` is no longer valid (expired, signed out or revoked)"),
+    )
     .into()
 }
 

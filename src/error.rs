@@ -35,23 +35,32 @@ pub struct Error {
     pub kind: Kind,
     pub message: String,
     pub hint: Option<String>,
+    /// Set when the way out is to sign in to this SSO session again (expired, revoked, never
+    /// signed in): `--login-if-needed` acts on this, never on the wording of a message.
+    pub sign_in: Option<String>,
 }
 
 impl Error {
     pub fn user(message: impl Into<String>) -> Self {
-        Error { kind: Kind::User, message: message.into(), hint: None }
+        Error { kind: Kind::User, message: message.into(), hint: None, sign_in: None }
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
-        Error { kind: Kind::Usage, message: message.into(), hint: None }
+        Error { kind: Kind::Usage, message: message.into(), hint: None, sign_in: None }
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Error { kind: Kind::Internal, message: message.into(), hint: None }
+        Error { kind: Kind::Internal, message: message.into(), hint: None, sign_in: None }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Marks the error as "sign in to `session` again".
+    pub fn needs_sign_in(mut self, session: impl Into<String>) -> Self {
+        self.sign_in = Some(session.into());
         self
     }
 }

@@ -41,10 +41,9 @@ pub fn fast_parse(args: &[std::ffi::OsString]) -> Option<CredentialProcessArgs> 
     })
 }
 
-/// Whether an error is "sign in again": its hint is exactly the login hint for the session.
+/// Whether an error means "sign in to this session again" (its marker, not its wording).
 fn needs_login(err: &anyhow::Error, session: &str) -> bool {
-    crate::error::find(err).and_then(|e| e.hint.as_deref())
-        == Some(crate::sso::login_hint(session).as_str())
+    crate::error::find(err).and_then(|e| e.sign_in.as_deref()) == Some(session)
 }
 
 /// Returns the JSON document; the caller writes it to stdout, the only write there.
@@ -97,6 +96,19 @@ mod tests {
     fn parse(line: &str) -> Option<(String, String, String, bool)> {
         let args: Vec<std::ffi::OsString> = line.split(' ').map(Into::into).collect();
         fast_parse(&args).map(|a| (a.session, a.account, a.role, a.login_if_needed))
+    }
+
+    #[test]
+    fn only_a_marked_error_starts_a_sign_in() {
+        let marked: anyhow::Error = crate::sso::sign_in_again("acme", "expired").into();
+        assert!(needs_login(&marked, "acme"));
+        assert!(!needs_login(&marked, "other"));
+        // The same hint on another failure (an unexpected portal error) is advice, not a
+        // reason to open a browser.
+        let advice: anyhow::Error = crate::error::Error::user("getting role credentials failed")
+            .hint(crate::sso::login_hint("acme"))
+            .into();
+        assert!(!needs_login(&advice, "acme"));
     }
 
     #[test]

@@ -9,9 +9,9 @@ use aws_sdk_sso::config::timeout::TimeoutConfig;
 use aws_sdk_sso::config::{BehaviorVersion, Region};
 use aws_sdk_sso::error::{ProvideErrorMetadata, SdkError};
 
+use super::clients;
 use super::endpoints::{self, Service};
 use super::fanout::{self, Attempt};
-use super::{clients, login_hint};
 use crate::error::Error;
 use crate::secret::Secret;
 
@@ -63,12 +63,12 @@ where
                 .into(),
         );
     }
-    let hint = if code == "UnauthorizedException" {
-        login_hint(session)
-    } else {
-        "check the SSO session's start URL and region".to_string()
-    };
-    Attempt::Failed(Error::user(message).hint(hint).into())
+    if code == "UnauthorizedException" {
+        return Attempt::Failed(super::sign_in_again(session, message).into());
+    }
+    Attempt::Failed(
+        Error::user(message).hint("check the SSO session's start URL and region").into(),
+    )
 }
 
 /// Every account, then every account's roles. Accounts come back sorted by ID, roles by name.

@@ -32,3 +32,8 @@ impl SessionConfig {
 pub fn login_hint(session: &str) -> String {
     format!("run `keyless login --session {session}`")
 }
+
+/// A "sign in to `session` again" error: the login hint, and the marker callers act on.
+pub fn sign_in_again(session: &str, message: impl Into<String>) -> crate::error::Error {
+    crate::error::Error::user(message).hint(login_hint(session)).needs_sign_in(session)
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_sdk_ssooidc::operation::create_token::CreateTokenError;
 
 use super::records::{self, Registration, Token};
-use super::{clients, login_hint};
+use super::{clients, sign_in_again};
 use crate::error::Error;
 use crate::secret::Secret;
 use crate::store::Store;
@@ -19,15 +19,11 @@ pub const REFRESH_WINDOW_SECS: i64 = 15 * 60;
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 fn not_signed_in(session: &str) -> anyhow::Error {
-    Error::user(format!("you are not signed in to SSO session `{session}`"))
-        .hint(login_hint(session))
-        .into()
+    sign_in_again(session, format!("you are not signed in to SSO session `{session}`")).into()
 }
 
 fn expired(session: &str, why: &str) -> anyhow::Error {
-    Error::user(format!("the SSO session `{session}` has expired{why}"))
-        .hint(login_hint(session))
-        .into()
+    sign_in_again(session, format!("the SSO session `{session}` has expired{why}")).into()
 }
 
 /// Whether a token can be refreshed: it has a refresh token and a live registration.
