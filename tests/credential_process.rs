@@ -196,12 +196,13 @@ fn unassigned_role_is_named() {
     let out = user.credential_process("111111111111", "Admin");
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
+    let err = text(&out.stderr);
     assert!(
-        text(&out.stderr)
-            .contains("the role `Admin` in account 111111111111 is not assigned to you"),
-        "{}",
-        text(&out.stderr)
+        err.contains("the role `Admin` in account 111111111111 is not assigned to you"),
+        "{err}"
     );
+    // Signing in again would not help.
+    assert!(!err.contains("keyless login"), "{err}");
 }
 
 #[test]

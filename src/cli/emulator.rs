@@ -33,9 +33,14 @@ pub struct ServeArgs {
     /// Roles per generated account.
     #[arg(long, value_name = "R", default_value_t = 3, requires = "generate_accounts")]
     pub roles_per_account: usize,
-    /// Lifetime of access tokens in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 8 * 3600)]
+    /// Lifetime in seconds of access tokens issued with a refresh token (scoped
+    /// registrations); one hour, as on AWS.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
     pub token_ttl: i64,
+    /// Lifetime in seconds of access tokens for legacy unscoped registrations, which get no
+    /// refresh token; eight hours, AWS's default session length.
+    #[arg(long, value_name = "SECS", default_value_t = 8 * 3600)]
+    pub legacy_token_ttl: i64,
     /// Lifetime of role credentials in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     pub role_ttl: i64,
@@ -73,7 +78,11 @@ impl ServeArgs {
         if self.rate_limit.is_some_and(|r| r.is_nan() || r <= 0.0) {
             return Err(Error::usage("--rate-limit must be a positive number").into());
         }
-        if self.token_ttl <= 0 || self.role_ttl <= 0 || self.device_code_ttl <= 0 {
+        if self.token_ttl <= 0
+            || self.legacy_token_ttl <= 0
+            || self.role_ttl <= 0
+            || self.device_code_ttl <= 0
+        {
             return Err(Error::usage("the TTLs must be positive numbers of seconds").into());
         }
         Ok(Config {
@@ -81,6 +90,7 @@ impl ServeArgs {
             org,
             auto_approve: self.auto_approve,
             token_ttl: self.token_ttl,
+            legacy_token_ttl: self.legacy_token_ttl,
             role_ttl: self.role_ttl,
             device_code_ttl: self.device_code_ttl,
             poll_interval: 1,

@@ -38,8 +38,12 @@ pub struct Config {
     pub org: Org,
     /// Approve device codes on creation and `/authorize` without the consent page.
     pub auto_approve: bool,
-    /// Lifetime of access tokens, in seconds.
+    /// Lifetime of access tokens that come with a refresh token (scoped registrations), in
+    /// seconds: one hour on AWS, so refresh runs as often here as it does for users.
     pub token_ttl: i64,
+    /// Lifetime of access tokens for legacy unscoped registrations (no refresh token), in
+    /// seconds: the Identity Center session length, 8 hours by default on AWS.
+    pub legacy_token_ttl: i64,
     /// Lifetime of role credentials, in seconds.
     pub role_ttl: i64,
     /// Lifetime of device codes, in seconds.
@@ -63,7 +67,8 @@ impl Default for Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             org: Org::sample(),
             auto_approve: false,
-            token_ttl: 8 * 3600,
+            token_ttl: 3600,
+            legacy_token_ttl: 8 * 3600,
             role_ttl: 3600,
             device_code_ttl: 600,
             poll_interval: 1,

@@ -299,14 +299,15 @@ fn create_token(emu: &Emulator, body: &Value) -> Result<Value> {
 }
 
 fn issue_tokens(emu: &Emulator, st: &mut State, client: &Client, session: u64, now: i64) -> Value {
+    // As on AWS: a scoped registration gets a short-lived access token and a refresh token; a
+    // legacy unscoped one gets a token that lasts the whole session and no refresh token.
+    let refreshable = client.refreshable();
+    let ttl = if refreshable { emu.config.token_ttl } else { emu.config.legacy_token_ttl };
     let access = st.new_secret("aoa", 48);
-    st.access_tokens.insert(
-        access.clone(),
-        super::state::AccessToken { session, expires_at: now + emu.config.token_ttl },
-    );
-    let mut out =
-        json!({"accessToken": access, "tokenType": "Bearer", "expiresIn": emu.config.token_ttl});
-    if client.refreshable() {
+    st.access_tokens
+        .insert(access.clone(), super::state::AccessToken { session, expires_at: now + ttl });
+    let mut out = json!({"accessToken": access, "tokenType": "Bearer", "expiresIn": ttl});
+    if refreshable {
         let refresh = st.new_secret("aor", 48);
         st.refresh_tokens
             .insert(refresh.clone(), super::state::RefreshToken { session, used: false });

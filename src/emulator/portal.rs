@@ -55,7 +55,9 @@ fn get_role_credentials(emu: &Emulator, req: &Request, user: &str) -> Reply {
         return invalid(req, "role_name and account_id are required");
     };
     if !emu.org().assigned_role(user, &account, &role) {
-        return error(req, 404, "ResourceNotFoundException", "No access");
+        // What AWS answers, although the service model does not list it: SDKs see an
+        // unmodelled error with this code.
+        return error(req, 403, "ForbiddenException", "No access");
     }
     let mut st = emu.lock();
     let mut akid = access_key_id("ASIA");

@@ -1,5 +1,6 @@
 //! SSO portal calls: role credentials, the accounts and roles a user has, and logout.
 
+use aws_sdk_sso::error::ProvideErrorMetadata;
 use aws_sdk_sso::operation::get_role_credentials::GetRoleCredentialsError;
 
 use super::records::RoleCredentials;
@@ -32,28 +33,33 @@ pub async fn role_credentials(
         .await
         .map_err(|e| match e.as_service_error() {
             Some(GetRoleCredentialsError::UnauthorizedException(_)) => RoleError::Unauthorized,
-            Some(GetRoleCredentialsError::ResourceNotFoundException(_)) => RoleError::Other(
-                Error::user(format!("the role `{role}` in account {account} is not assigned to you"))
-                    .hint(format!(
-                        "check the account and role names, or run `keyless profiles sync --session {session}` to see what you have"
-                    ))
-                    .into(),
-            ),
+            // AWS answers an unassigned account or role with 403 `ForbiddenException` "No
+            // access", which the service model does not list; 404 is the modelled variant.
+            Some(GetRoleCredentialsError::ResourceNotFoundException(_)) => {
+                not_assigned(session, account, role)
+            }
+            Some(other) if other.code() == Some("ForbiddenException") => {
+                not_assigned(session, account, role)
+            }
             Some(GetRoleCredentialsError::TooManyRequestsException(_)) => RoleError::Other(
-                Error::user("AWS kept throttling the request for role credentials (TooManyRequests)")
-                    .hint("wait a few seconds and try again")
-                    .into(),
+                Error::user(
+                    "AWS kept throttling the request for role credentials (TooManyRequests)",
+                )
+                .hint("wait a few seconds and try again")
+                .into(),
             ),
             _ if clients::is_transport(&e) => RoleError::Other(
                 Error::user(format!("could not reach the SSO portal: {}", clients::describe(&e)))
                     .hint("check your network connection (and AWS_ENDPOINT_URL_SSO if you set it)")
                     .into(),
             ),
-            _ if e.raw_response().is_some_and(|r| r.status().is_server_error()) => RoleError::Other(
-                Error::user(format!("the SSO portal kept failing: {}", clients::describe(&e)))
-                    .hint("AWS is having trouble; try again in a minute")
-                    .into(),
-            ),
+            _ if e.raw_response().is_some_and(|r| r.status().is_server_error()) => {
+                RoleError::Other(
+                    Error::user(format!("the SSO portal kept failing: {}", clients::describe(&e)))
+                        .hint("AWS is having trouble; try again in a minute")
+                        .into(),
+                )
+            }
             _ => RoleError::Other(
                 Error::user(format!("getting role credentials failed: {}", clients::describe(&e)))
                     .hint(login_hint(session))
@@ -74,6 +80,17 @@ pub async fn role_credentials(
             "the SSO portal returned incomplete role credentials"
         ))),
     }
+}
+
+/// The role is not assigned to the user: signing in again would not help, so no sign-in hint.
+fn not_assigned(session: &str, account: &str, role: &str) -> RoleError {
+    RoleError::Other(
+        Error::user(format!("the role `{role}` in account {account} is not assigned to you"))
+            .hint(format!(
+                "check the account and role names, or run `keyless profiles sync --session {session}` to see what you have"
+            ))
+            .into(),
+    )
 }
 
 /// One account the user can access.
