@@ -17,14 +17,50 @@ pub fn can_prompt() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Writes one line to stderr.
+/// Writes one line to stderr, with control characters escaped (see [`escape`]).
 pub fn note(msg: impl AsRef<str>) {
-    let _ = writeln!(std::io::stderr().lock(), "{}", msg.as_ref());
+    let _ = writeln!(std::io::stderr().lock(), "{}", escape(msg.as_ref()));
 }
+
+/// keyless's own styling: the only escape sequences [`escape`] lets through.
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
 
 /// `text` in bold when colour is allowed.
 pub fn bold(text: &str) -> String {
-    if fancy_stderr() { format!("\x1b[1m{text}\x1b[0m") } else { text.to_string() }
+    if fancy_stderr() { format!("{BOLD}{text}{RESET}") } else { text.to_string() }
+}
+
+/// Text made safe for a terminal. Much of what keyless shows comes from elsewhere: service
+/// error messages, account and role names, team-file values, a browser's callback. A control
+/// character in it could move the cursor, rewrite earlier lines, retitle the window or hide
+/// text, so every control character (C0 except newline and tab, DEL, C1) and every Unicode
+/// bidirectional override is shown as a visible `\u{..}` escape instead. The exceptions are
+/// keyless's own bold and reset sequences from [`bold`], which change nothing but weight.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if let Some(style) = [BOLD, RESET].into_iter().find(|s| rest.starts_with(s)) {
+            out.push_str(style);
+            rest = &rest[style.len()..];
+            continue;
+        }
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A spinner with the time left, on stderr, while a future runs. Silent when stderr is not a
@@ -41,7 +77,7 @@ impl Spinner {
             return Spinner { stop, thread: None };
         }
         let flag = stop.clone();
-        let message = message.to_string();
+        let message = escape(message).into_owned();
         let thread = std::thread::spawn(move || {
             const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
             let mut i = 0;
@@ -135,7 +171,7 @@ impl Prompter {
             return Err(self.cannot_ask(question));
         }
         dialoguer::Confirm::with_theme(self.theme().as_ref())
-            .with_prompt(question)
+            .with_prompt(escape(question))
             .default(default)
             .wait_for_newline(true)
             .interact()
@@ -154,7 +190,7 @@ impl Prompter {
         }
         let theme = self.theme();
         let mut input = dialoguer::Input::<String>::with_theme(theme.as_ref())
-            .with_prompt(question)
+            .with_prompt(escape(question))
             .validate_with(move |s: &String| validate(s.trim()));
         if let Some(d) = default {
             input = input.default(d.to_string());
@@ -173,8 +209,8 @@ impl Prompter {
             return Err(self.cannot_ask(question));
         }
         dialoguer::MultiSelect::with_theme(self.theme().as_ref())
-            .with_prompt(format!("{question} (space to toggle, enter to accept)"))
-            .items(items)
+            .with_prompt(escape(&format!("{question} (space to toggle, enter to accept)")))
+            .items(items.iter().map(|i| escape(i)))
             .defaults(chosen)
             .max_length(15)
             .interact()
@@ -192,8 +228,8 @@ impl Prompter {
             return Err(self.cannot_ask(question));
         }
         dialoguer::Select::with_theme(self.theme().as_ref())
-            .with_prompt(question)
-            .items(items)
+            .with_prompt(escape(question))
+            .items(items.iter().map(|i| escape(i)))
             .default(default)
             .max_length(15)
             .interact()
@@ -207,5 +243,19 @@ fn prompt_error(e: dialoguer::Error) -> anyhow::Error {
         crate::error::Error::user("cancelled").into()
     } else {
         crate::error::Error::user(format!("cannot read the answer from the terminal: {io}")).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(escape("plain text\nnext\tline"), "plain text\nnext\tline");
+        assert_eq!(escape("a\x1b]0;title\x07b"), "a\\u{1b}]0;title\\u{7}b");
+        assert_eq!(escape("x\ry\u{9b}2J\u{7f}"), "x\\u{d}y\\u{9b}2J\\u{7f}");
+        assert_eq!(escape("abc\u{202e}fed"), "abc\\u{202e}fed");
+        assert_eq!(escape("\x1b[1mtitle\x1b[0m \x1b[2J"), "\x1b[1mtitle\x1b[0m \\u{1b}[2J");
     }
 }

@@ -151,27 +151,96 @@ fn pkce_denied_in_the_browser_is_a_clean_failure() {
     assert_eq!(status_json(&user)["sessions"], serde_json::json!([]));
 }
 
+/// The loopback port and the `state` of the sign-in URL keyless printed.
+fn port_and_state(url: &str) -> (String, String) {
+    let port = url.split("127.0.0.1%3A").nth(1).unwrap().split('%').next().unwrap().to_string();
+    let state = url.split("state=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    (port, state)
+}
+
 #[test]
-fn pkce_callback_with_the_wrong_state_is_rejected() {
+fn pkce_callbacks_without_the_state_are_ignored_and_the_sign_in_goes_on() {
     let emu = Emulator::start(&["--auto-approve"]);
     let user = User::new(&emu);
     let mut child = user.spawn(&login_args("--pkce"));
     let (url_line, rest) = read_stderr_until(&mut child, |l| l.contains("/authorize?"));
-    let port =
-        url_line.split("127.0.0.1%3A").nth(1).unwrap().split('%').next().unwrap().to_string();
+    let url = url_line.trim().to_string();
+    let (port, _) = port_and_state(&url);
+    let callback = format!("127.0.0.1:{port}");
+    // A local process that connects and sends nothing must not hold up the browser.
+    let stalled = std::net::TcpStream::connect(&callback).unwrap();
+    // Another local process tries to end the sign-in, or to slip in its own code.
+    for forged in [
+        "/oauth/callback?error=access_denied&error_description=%1B%5D0%3Bpwned%07&state=not-the-state",
+        "/oauth/callback?error=access_denied",
+        "/oauth/callback?code=forged&state=not-the-state",
+    ] {
+        let page = request(&callback, "GET", forged, &[], b"");
+        assert_eq!(page.status, 400, "{forged}: {}", page.text());
+        assert!(page.text().contains("does not belong to the sign-in"), "{}", page.text());
+    }
+    // The real browser still completes the sign-in.
+    let page = browse(&url);
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains("You can close this tab"), "{}", page.text());
+    let out = wait_bounded(child, 30);
+    let stderr = rest.recv().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("was not for this sign-in; still waiting"), "{stderr}");
+    assert!(!stderr.contains('\x1b') && !stderr.contains("pwned"), "{stderr}");
+    assert_eq!(emu.op_count("CreateToken"), 1, "only the real code is exchanged");
+    assert_eq!(status_json(&user)["sessions"][0]["token_valid"], true);
+    drop(stalled);
+}
+
+#[test]
+fn a_denial_from_the_browser_is_shown_with_its_control_characters_escaped() {
+    let emu = Emulator::start(&[]);
+    let user = User::new(&emu);
+    let mut child = user.spawn(&login_args("--pkce"));
+    let (url_line, rest) = read_stderr_until(&mut child, |l| l.contains("/authorize?"));
+    let (port, state) = port_and_state(url_line.trim());
+    // Escape sequences that would set the terminal title and clear the screen.
     let page = request(
         &format!("127.0.0.1:{port}"),
         "GET",
-        "/oauth/callback?code=forged&state=not-the-state",
+        &format!(
+            "/oauth/callback?error=access_denied&error_description=no%1B%5D0%3Bpwned%07%1B%5B2J%0Dthanks&state={state}"
+        ),
         &[],
         b"",
     );
-    assert_eq!(page.status, 400);
+    assert_eq!(page.status, 200);
     let out = wait_bounded(child, 30);
     let stderr = rest.recv().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr.contains("state mismatch"), "{stderr}");
-    assert_eq!(emu.op_count("CreateToken"), 0, "a forged code must never be exchanged");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            r"the sign-in was denied in the browser (no\u{1b}]0;pwned\u{7}\u{1b}[2J\u{d}thanks)"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(['\x1b', '\x07', '\r']), "{stderr:?}");
+}
+
+#[test]
+fn server_controlled_names_reach_the_terminal_escaped() {
+    // An organisation whose role name carries a colour escape sequence, as a hostile or broken
+    // directory could return it.
+    let dir = support::TempDir::new("org");
+    let org = dir.path().join("org.toml");
+    std::fs::write(
+        &org,
+        "[[accounts]]\nid = \"111111111111\"\nname = \"dev\"\nemail = \"a@example.com\"\nroles = [\"Dev\\u001b[8m\"]\n\n[[users]]\nname = \"alice\"\n",
+    )
+    .unwrap();
+    let emu = Emulator::start(&["--org", org.to_str().unwrap(), "--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    let out = user.run(&["profiles", "sync", "--session", "acme", "--dry-run"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(stderr.contains(r"Dev\u{1b}[8m"), "the role name is not shown: {stderr}");
+    assert!(!stdout.contains('\x1b') && !stderr.contains('\x1b'), "{stdout:?}\n{stderr:?}");
 }
 
 #[test]

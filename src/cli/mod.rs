@@ -93,7 +93,7 @@ fn finish(outcome: anyhow::Result<i32>) -> i32 {
     match outcome {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("{}", error::render(&err));
+            crate::ui::note(error::render(&err));
             error::exit_code(&err)
         }
     }
@@ -144,8 +144,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 }
 
 /// The one place keyless writes command output to stdout (a broken pipe is a quiet exit).
+/// Control characters are escaped as in every message ([`crate::ui::escape`]): reports carry
+/// account and role names and service messages.
 pub fn print_stdout(text: &str) {
     use std::io::Write;
+    let text = crate::ui::escape(text);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     if !text.ends_with('\n') {

@@ -316,94 +316,151 @@ async fn respond(stream: &mut tokio::net::TcpStream, status: &str, html: &str) {
     let _ = stream.shutdown().await;
 }
 
-/// Serves the loopback listener until the callback arrives; returns the code.
+/// What one connection to the loopback listener amounts to.
+enum Callback {
+    /// Not a callback at all (another path, a port scan): answered, and the sign-in goes on.
+    Elsewhere,
+    /// A callback without this sign-in's `state`: answered and ignored; the sign-in goes on.
+    WrongState,
+    /// The browser came back for this sign-in: the code, or why there is none.
+    Finished(anyhow::Result<Secret<String>>),
+}
+
+/// Longest `error` / `error_description` keyless repeats from a callback.
+const MAX_CALLBACK_TEXT: usize = 200;
+
+/// Serves the loopback listener until the callback of this sign-in arrives; returns the code.
+///
+/// Any local process can connect to the port, so a connection proves nothing until it carries
+/// this sign-in's `state`: everything else (a wrong or missing `state`, errors included) is
+/// answered and ignored, and the sign-in keeps waiting. Connections are served concurrently,
+/// so one that sends nothing cannot hold up the browser's.
 async fn wait_for_callback(listener: &TcpListener, state: &str) -> anyhow::Result<Secret<String>> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<anyhow::Result<Secret<String>>>(1);
+    // Dropping the set (on return, or when the caller's timeout fires) ends every connection
+    // still being served.
+    let mut connections = tokio::task::JoinSet::new();
+    let mut ignored_note = false;
     loop {
-        let (mut stream, _) = listener.accept().await?;
-        let mut buf = vec![0u8; 8192];
-        let mut len = 0;
-        // Read the request head (we only need the request line).
-        while len < buf.len() {
-            let n = match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf[len..]))
-                .await
-            {
-                Ok(Ok(n)) => n,
-                _ => 0,
-            };
-            if n == 0 {
-                break;
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = accepted.context("accepting the sign-in callback")?;
+                let (tx, state) = (tx.clone(), state.to_string());
+                connections.spawn(async move {
+                    match serve_callback(stream, &state).await {
+                        Callback::Finished(outcome) => {
+                            let _ = tx.send(outcome).await;
+                            false
+                        }
+                        Callback::WrongState => true,
+                        Callback::Elsewhere => false,
+                    }
+                });
             }
-            len += n;
-            if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-                break;
+            Some(outcome) = rx.recv() => return outcome,
+            Some(Ok(true)) = connections.join_next(), if !connections.is_empty() => {
+                if !ignored_note {
+                    ignored_note = true;
+                    ui::note("(ignored a request to the sign-in callback that was not for this sign-in; still waiting)");
+                }
             }
         }
-        let head = String::from_utf8_lossy(&buf[..len]);
-        let target = head.lines().next().and_then(|l| l.split_whitespace().nth(1)).unwrap_or("");
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        if path != "/oauth/callback" {
-            respond(
-                &mut stream,
-                "404 Not Found",
-                &page("Not found", "This is keyless's sign-in callback."),
-            )
-            .await;
-            continue;
-        }
-        let params: Vec<(String, String)> =
-            form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        if let Some(err) = get("error") {
-            respond(
-                &mut stream,
-                "200 OK",
-                &page("Sign-in cancelled", "You can close this tab and return to the terminal."),
-            )
-            .await;
-            let detail = get("error_description").map(|d| format!(" ({d})")).unwrap_or_default();
-            let msg = if err == "access_denied" {
-                format!("the sign-in was denied in the browser{detail}")
-            } else {
-                format!("the sign-in failed in the browser: {err}{detail}")
-            };
-            return Err(Error::user(msg).hint("run the login again and choose Allow").into());
-        }
-        if get("state").as_deref() != Some(state) {
-            respond(
-                &mut stream,
-                "400 Bad Request",
-                &page(
-                    "Sign-in rejected",
-                    "The sign-in response did not match this login. Start again from the terminal.",
-                ),
-            )
-            .await;
-            return Err(Error::user("the browser returned a sign-in response for a different login (state mismatch)")
-                .hint("run the login again; if this repeats, something else may be answering on your loopback address")
-                .into());
-        }
-        let Some(code) = get("code") else {
-            respond(
-                &mut stream,
-                "400 Bad Request",
-                &page("Sign-in failed", "The response carried no code."),
-            )
-            .await;
-            return Err(Error::user("the browser returned no authorization code")
-                .hint("run the login again")
-                .into());
+    }
+}
+
+/// Reads one request on the loopback listener and answers it.
+async fn serve_callback(mut stream: tokio::net::TcpStream, state: &str) -> Callback {
+    let mut buf = vec![0u8; 8192];
+    let mut len = 0;
+    // Read the request head (only the request line matters). A client that stalls is
+    // dropped after 10 s; other connections are served meanwhile.
+    while len < buf.len() {
+        let n = match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf[len..]))
+            .await
+        {
+            Ok(Ok(n)) => n,
+            _ => 0,
         };
+        if n == 0 {
+            break;
+        }
+        len += n;
+        if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    let head = String::from_utf8_lossy(&buf[..len]);
+    let target = head.lines().next().and_then(|l| l.split_whitespace().nth(1)).unwrap_or("");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if path != "/oauth/callback" {
         respond(
             &mut stream,
-            "200 OK",
+            "404 Not Found",
+            &page("Not found", "This is keyless's sign-in callback."),
+        )
+        .await;
+        return Callback::Elsewhere;
+    }
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    // The state decides first: an error or a code without this sign-in's state is someone
+    // else's (or forged), and must neither end nor complete the sign-in.
+    if get("state").as_deref() != Some(state) {
+        respond(
+            &mut stream,
+            "400 Bad Request",
             &page(
-                "Signed in",
-                "keyless has your sign-in. You can close this tab and return to the terminal.",
+                "Not this sign-in",
+                "This response does not belong to the sign-in keyless is waiting for, so it was ignored. \
+                 Finish the sign-in in the tab keyless opened.",
             ),
         )
         .await;
-        return Ok(Secret::new(code));
+        return Callback::WrongState;
     }
+    if let Some(err) = get("error") {
+        respond(
+            &mut stream,
+            "200 OK",
+            &page("Sign-in cancelled", "You can close this tab and return to the terminal."),
+        )
+        .await;
+        // The text comes from a browser redirect: shortened here; control characters are
+        // escaped where every message is written (ui).
+        let clip = |t: &str| t.chars().take(MAX_CALLBACK_TEXT).collect::<String>();
+        let detail =
+            get("error_description").map(|d| format!(" ({})", clip(&d))).unwrap_or_default();
+        let msg = if err == "access_denied" {
+            format!("the sign-in was denied in the browser{detail}")
+        } else {
+            format!("the sign-in failed in the browser: {}{detail}", clip(&err))
+        };
+        return Callback::Finished(Err(Error::user(msg)
+            .hint("run the login again and choose Allow")
+            .into()));
+    }
+    let Some(code) = get("code") else {
+        respond(
+            &mut stream,
+            "400 Bad Request",
+            &page("Sign-in failed", "The response carried no code."),
+        )
+        .await;
+        return Callback::Finished(Err(Error::user("the browser returned no authorization code")
+            .hint("run the login again")
+            .into()));
+    };
+    respond(
+        &mut stream,
+        "200 OK",
+        &page(
+            "Signed in",
+            "keyless has your sign-in. You can close this tab and return to the terminal.",
+        ),
+    )
+    .await;
+    Callback::Finished(Ok(Secret::new(code)))
 }
 
 // ---------------------------------------------------------------------------------------
