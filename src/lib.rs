@@ -17,6 +17,7 @@ pub mod migrate;
 pub mod net;
 pub mod provision;
 pub mod secret;
+pub mod server;
 pub mod sessions;
 pub mod settings;
 pub mod sso;

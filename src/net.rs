@@ -1,12 +1,16 @@
 //! A small HTTPS GET for the two AWS endpoints that have no SDK client: the console sign-in
 //! federation endpoint and the clock check against STS. The TLS stack (rustls with the
 //! platform's root certificates) is the one the AWS SDK already uses.
+//!
+//! And the one HTTP/1.1 accept loop, shared by the emulator and the credentials endpoint.
 
+use std::convert::Infallible;
 use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Empty, Full, Limited};
+use hyper_util::rt::TokioIo;
 
 /// Larger answers are refused: both endpoints answer with a few hundred bytes.
 const MAX_BODY: usize = 256 * 1024;
@@ -58,6 +62,65 @@ pub async fn get(url: &str, timeout: Duration) -> anyhow::Result<Response> {
     match tokio::time::timeout(timeout, fetch).await {
         Ok(result) => result.with_context(|| format!("requesting {shown}")),
         Err(_) => anyhow::bail!("requesting {shown}: no answer within {}s", timeout.as_secs()),
+    }
+}
+
+/// Accepts HTTP/1.1 connections on `listener` until `shutdown` resolves and answers every
+/// request with `handler`.
+pub async fn serve_http<H, F>(
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+    handler: H,
+) where
+    H: Fn(hyper::Request<hyper::body::Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
+{
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    // Small answers: do not wait for more to send.
+                    let _ = stream.set_nodelay(true);
+                    let handler = handler.clone();
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(move |req| {
+                            let answer = handler(req);
+                            async move { Ok::<_, Infallible>(answer.await) }
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+                // Out of file descriptors or a connection reset before accept: try again.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM (on Windows, Ctrl-C).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

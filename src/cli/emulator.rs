@@ -128,30 +128,7 @@ fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
         writeln!(stdout, "http://{addr}")?;
         stdout.flush()?;
         drop(stdout);
-        emulator::serve(listener, config, shutdown_signal()).await
+        emulator::serve(listener, config, crate::net::shutdown_signal()).await
     })?;
     Ok(0)
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

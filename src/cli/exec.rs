@@ -16,6 +16,10 @@ pub struct ExecArgs {
     /// The profile whose credentials the command gets (default: AWS_PROFILE, else `default`).
     #[arg(long)]
     pub profile: Option<String>,
+    /// Give the command a local credentials endpoint instead of keys, so its SDKs refresh
+    /// through keyless and it can outlive one role session (keyless profiles only).
+    #[arg(long)]
+    pub server: bool,
     /// The command and its arguments.
     #[arg(required = true, last = true)]
     pub command: Vec<String>,
@@ -65,6 +69,9 @@ const CLEARED: &[&str] = &["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_T
 
 pub fn run_exec(args: ExecArgs) -> anyhow::Result<i32> {
     let profile = args.profile.unwrap_or_else(identity::default_profile);
+    if args.server {
+        return super::serve::exec_with_server(&profile, &args.command);
+    }
     let vars = variables(&profile)?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut cmd = Command::new(program);

@@ -18,6 +18,7 @@ pub mod logout;
 pub mod migrate;
 pub mod onboard;
 pub mod profiles;
+pub mod serve;
 pub mod status;
 pub mod whoami;
 
@@ -54,6 +55,9 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Print a profile's short-term credentials as shell variables.
     Env(exec::EnvArgs),
+    /// Serve role credentials to AWS SDKs from a local endpoint (the container credentials
+    /// provider), for long runs and containers; prints the two variables SDKs need.
+    Serve(serve::ServeArgs),
     /// Print short-term role credentials as `credential_process` JSON (used by AWS SDKs).
     CredentialProcess(credential_process::CredentialProcessArgs),
     /// The local IAM Identity Center used by tests, benchmarks and the demo.
@@ -112,6 +116,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Whoami(args) => whoami::run(args),
         Command::Exec(args) => exec::run_exec(args),
         Command::Env(args) => exec::run_env(args),
+        Command::Serve(args) => serve::run(args),
         Command::CredentialProcess(args) => {
             // stdout is the protocol: while keyless works, fd 1 points at stderr, so a stray
             // print anywhere (ours or a library's) cannot corrupt the JSON document.
@@ -159,7 +164,7 @@ pub fn print_stdout(text: &str) {
 
 /// Points fd 1 at stderr and returns the original stdout for the one protocol write.
 #[cfg(unix)]
-fn divert_stdout() -> Option<std::os::fd::OwnedFd> {
+pub(crate) fn divert_stdout() -> Option<std::os::fd::OwnedFd> {
     use std::os::fd::AsFd;
     let original = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
     rustix::stdio::dup2_stdout(std::io::stderr().as_fd()).ok()?;
@@ -167,7 +172,7 @@ fn divert_stdout() -> Option<std::os::fd::OwnedFd> {
 }
 
 #[cfg(not(unix))]
-fn divert_stdout() -> Option<()> {
+pub(crate) fn divert_stdout() -> Option<()> {
     None
 }
 

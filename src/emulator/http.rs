@@ -4,15 +4,12 @@
 //! Every response carries `Content-Length` and `x-amzn-RequestId`. AWS paths only ever answer
 //! with the error shape of their protocol; admin and HTML pages are never faulted or counted.
 
-use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 use super::{Emulator, admin, authorize, federation, oidc, portal, query};
@@ -165,28 +162,7 @@ pub async fn serve(
     emu: Arc<Emulator>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let emu = emu.clone();
-                    tokio::spawn(async move {
-                        let service = service_fn(move |req| {
-                            let emu = emu.clone();
-                            async move { Ok::<_, Infallible>(handle_hyper(emu, req).await) }
-                        });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
-                // Out of file descriptors or a connection reset before accept: try again.
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
-            },
-        }
-    }
+    crate::net::serve_http(listener, shutdown, move |req| handle_hyper(emu.clone(), req)).await;
 }
 
 async fn handle_hyper(
