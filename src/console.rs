@@ -1,15 +1,27 @@
-//! Console sign-in through the AWS federation endpoint: temporary role credentials are traded
-//! for a sign-in token (`Action=getSigninToken`), which goes into a login URL
-//! (`Action=login`) that opens the AWS Management Console as that role.
+//! Opening the AWS Management Console as a profile's role, two ways:
 //!
-//! The credentials come from the secure store for a keyless profile, or from the AWS SDK's own
-//! provider chain for any other profile. Long-lived user keys cannot be federated: AWS only
-//! accepts temporary credentials there.
+//! - **The access portal** (profiles backed by an SSO session): the portal's console shortcut
+//!   link, `<start URL>/#/console?account_id=...&role_name=...&destination=...`, documented at
+//!   <https://docs.aws.amazon.com/singlesignon/latest/userguide/createshortcutlink.html>. It holds
+//!   no credential: the browser signs in to the portal itself, and the console's multi-session
+//!   support keeps several accounts open side by side.
+//! - **Federation** (`--federate`, and any profile with other temporary credentials): the role
+//!   credentials are traded for a sign-in token (`Action=getSigninToken`), which goes into a
+//!   login URL (`Action=login`). That URL is a credential for 15 minutes, so it never goes on a
+//!   command line: the browser is handed a one-shot loopback address that redirects to it once
+//!   (see [`hand_over`]).
+//!
+//! Federation credentials come from the secure store for a keyless profile, or from the AWS
+//! SDK's own provider chain for any other profile. Long-lived user keys cannot be federated:
+//! AWS only accepts temporary credentials there.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_credential_types::provider::ProvideCredentials;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::aws_config::ini::Document;
 use crate::aws_config::{paths, profiles};
 use crate::credentials::{self, RoleRef};
 use crate::error::Error;
@@ -22,6 +34,107 @@ pub const DEFAULT_DESTINATION: &str = "https://console.aws.amazon.com/";
 pub const ISSUER: &str = "keyless";
 /// How long the federation endpoint may take to answer.
 const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// An account and role reached through an AWS access portal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalRole {
+    /// The access portal URL (`sso_start_url`), e.g. `https://d-1234567890.awsapps.com/start`.
+    pub start_url: String,
+    pub account: String,
+    pub role: String,
+}
+
+/// The portal account and role behind `profile`, when an SSO session backs it: a keyless
+/// profile, an AWS CLI profile with `sso_session` (or the older `sso_start_url`) plus
+/// `sso_account_id` and `sso_role_name`. `None` for any other profile.
+pub fn portal_role(doc: &Document, profile: &str) -> anyhow::Result<Option<PortalRole>> {
+    let Some(p) = profiles::config_profile(doc, profile) else { return Ok(None) };
+    if let Some(m) = p.managed() {
+        let session = crate::sessions::load(&m.session)?;
+        return Ok(Some(PortalRole {
+            start_url: session.start_url,
+            account: m.account,
+            role: m.role,
+        }));
+    }
+    let get = |k: &str| p.get(k).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let (Some(account), Some(role)) = (get("sso_account_id"), get("sso_role_name")) else {
+        return Ok(None);
+    };
+    let start_url = match (get("sso_session"), get("sso_start_url")) {
+        (Some(session), _) => crate::sessions::load(&session)?.start_url,
+        (None, Some(url)) if url.starts_with("https://") => url,
+        _ => return Ok(None),
+    };
+    Ok(Some(PortalRole { start_url, account, role }))
+}
+
+/// encodeURIComponent's set: what the access portal's own "Create shortcut" produces.
+const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+fn component(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
+}
+
+/// The access portal's console shortcut link for `role`, landing on `destination` (when
+/// `None`, the permission set's relay state or the console home, as the portal decides).
+pub fn portal_console_url(role: &PortalRole, destination: Option<&str>) -> String {
+    let mut url = format!(
+        "{}/#/console?account_id={}&role_name={}",
+        role.start_url.trim_end_matches('/'),
+        component(&role.account),
+        component(&role.role)
+    );
+    if let Some(d) = destination {
+        url.push_str(&format!("&destination={}", component(d)));
+    }
+    url
+}
+
+/// The console's host for `region`'s partition.
+// TODO(partitions): take this from the partition table once it exists.
+pub fn console_host(region: Option<&str>) -> &'static str {
+    match region {
+        Some(r) if r.starts_with("cn-") => "console.amazonaws.cn",
+        Some(r) if r.starts_with("us-gov-") => "console.amazonaws-us-gov.com",
+        _ => "console.aws.amazon.com",
+    }
+}
+
+/// A console page for `service` (e.g. `s3`, `ec2`; else the console home) in `region`. `None`
+/// when neither is given: the caller's default applies.
+pub fn destination(region: Option<&str>, service: Option<&str>) -> Option<String> {
+    if region.is_none() && service.is_none() {
+        return None;
+    }
+    let path = service.unwrap_or("console");
+    let query = region.map(|r| format!("?region={r}")).unwrap_or_default();
+    Some(format!("https://{}/{path}/home{query}", console_host(region)))
+}
+
+/// `--service`: a console path segment (letters, digits and `-`).
+pub fn is_service(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The `region` set in `profile`'s section of the AWS config, if any.
+pub fn profile_region(doc: &Document, profile: &str) -> Option<String> {
+    profiles::config_profile(doc, profile)
+        .and_then(|p| p.get("region"))
+        .map(|r| r.trim().to_string())
+        .filter(|r| crate::team::is_region(r))
+}
 
 /// Temporary credentials for one role session.
 #[derive(Debug, Clone)]
@@ -150,6 +263,107 @@ pub async fn signin_token(
     Ok(Secret::new(answer.signin_token))
 }
 
+/// How long the one-shot address waits for the browser.
+pub const HAND_OVER_WAIT: Duration = Duration::from_secs(120);
+
+/// Gives `url` (a credential) to a browser without putting it on any command line, where
+/// other users could read it (`/proc/PID/cmdline`) for as long as the browser runs.
+///
+/// A listener on 127.0.0.1 gets a random 256-bit path; `open` is called with that loopback
+/// address only. The first request for exactly that path is answered with a redirect to `url`
+/// (`Cache-Control: no-store`, no referrer); after it the listener closes, so the address is
+/// worth nothing. Any other request gets a 404 and changes nothing. Returns when the redirect
+/// was served, or fails after `wait`.
+pub async fn hand_over(
+    url: &Secret<String>,
+    open: impl FnOnce(&str) -> anyhow::Result<()>,
+    wait: Duration,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| {
+        Error::user(format!(
+            "cannot listen on the loopback address to hand the URL to the browser: {e}"
+        ))
+        .hint("run `keyless console --federate --print` and open the URL yourself")
+    })?;
+    let port = listener.local_addr()?.port();
+    let path = format!("/{}", crate::util::random_hex(32));
+    open(&format!("http://127.0.0.1:{port}{path}"))?;
+
+    let location = Arc::new(Mutex::new(Some(url.expose().clone())));
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let serve = async {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                // Out of descriptors, say: wait rather than spin.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            let (path, location, done) = (path.clone(), location.clone(), done_tx.clone());
+            // Each connection on its own task: a client that connects and stays silent
+            // cannot hold up the browser.
+            tokio::spawn(async move {
+                let redirected = answer(stream, &path, &location).await;
+                if redirected {
+                    let _ = done.send(()).await;
+                }
+            });
+        }
+    };
+    tokio::select! {
+        _ = serve => unreachable!("the accept loop never ends"),
+        _ = done_rx.recv() => Ok(()),
+        _ = tokio::time::sleep(wait) => Err(Error::user(format!(
+            "the browser did not come for the console sign-in within {} s",
+            wait.as_secs()
+        ))
+        .hint("run `keyless console --federate --print` and open the URL yourself (it is a credential: do not share it)")
+        .into()),
+    }
+}
+
+/// Serves one connection of [`hand_over`]; true when it got the one redirect.
+async fn answer(
+    mut stream: tokio::net::TcpStream,
+    path: &str,
+    location: &Mutex<Option<String>>,
+) -> bool {
+    let mut buf = vec![0u8; 8192];
+    let mut len = 0;
+    while len < buf.len() {
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf[len..]));
+        match read.await {
+            Ok(Ok(n)) if n > 0 => len += n,
+            _ => break,
+        }
+        if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    let head = String::from_utf8_lossy(&buf[..len]);
+    let mut request_line = head.lines().next().unwrap_or("").split_whitespace();
+    let (method, target) = (request_line.next(), request_line.next());
+    let taken = if method == Some("GET") && target == Some(path) {
+        location.lock().expect("the hand-over lock").take()
+    } else {
+        None
+    };
+    let reply = match &taken {
+        Some(to) => format!(
+            "HTTP/1.1 303 See Other\r\nLocation: {to}\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+        None => {
+            let body = "Not found. keyless hands each console sign-in to the browser once.\n";
+            format!(
+                "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        }
+    };
+    let _ = stream.write_all(reply.as_bytes()).await;
+    let _ = stream.shutdown().await;
+    taken.is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +391,46 @@ mod tests {
             session,
             serde_json::json!({"sessionId": "ASIAEXAMPLE", "sessionKey": "se/cr+et", "sessionToken": "to&ken="})
         );
+    }
+
+    fn role() -> PortalRole {
+        PortalRole {
+            start_url: "https://d-1234567890.awsapps.com/start/".into(),
+            account: "111111111111".into(),
+            role: "Power User".into(),
+        }
+    }
+
+    #[test]
+    fn the_portal_link_encodes_each_value_as_a_uri_component() {
+        assert_eq!(
+            portal_console_url(&role(), None),
+            "https://d-1234567890.awsapps.com/start/#/console?account_id=111111111111&role_name=Power%20User"
+        );
+        let dest = destination(Some("eu-west-1"), Some("s3")).unwrap();
+        assert_eq!(dest, "https://console.aws.amazon.com/s3/home?region=eu-west-1");
+        assert!(portal_console_url(&role(), Some(&dest)).ends_with(
+            "&destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fs3%2Fhome%3Fregion%3Deu-west-1"
+        ));
+    }
+
+    #[test]
+    fn destinations_follow_region_partition_and_service() {
+        assert_eq!(destination(None, None), None);
+        assert_eq!(
+            destination(None, Some("ec2")).unwrap(),
+            "https://console.aws.amazon.com/ec2/home"
+        );
+        assert_eq!(
+            destination(Some("cn-north-1"), None).unwrap(),
+            "https://console.amazonaws.cn/console/home?region=cn-north-1"
+        );
+        assert_eq!(
+            destination(Some("us-gov-west-1"), Some("iam")).unwrap(),
+            "https://console.amazonaws-us-gov.com/iam/home?region=us-gov-west-1"
+        );
+        assert!(is_service("cloudformation") && is_service("ec2"));
+        assert!(!is_service("s3/../x") && !is_service("") && !is_service("S3"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! on purpose: a developer machine has none, and probing for them costs seconds.
 
 use aws_config::BehaviorVersion;
+use aws_config::Region;
 use aws_config::environment::{
     EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
 };
@@ -23,11 +24,6 @@ pub struct Identity {
     pub user_id: String,
 }
 
-/// The profile the SDK would use when none is named: `AWS_PROFILE`, else `default`.
-pub fn default_profile() -> String {
-    std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "default".into())
-}
-
 /// Whether static credentials in the environment take precedence over any profile.
 pub fn env_credentials_present() -> bool {
     std::env::var_os("AWS_ACCESS_KEY_ID").is_some_and(|v| !v.is_empty())
@@ -35,12 +31,19 @@ pub fn env_credentials_present() -> bool {
 
 /// The SDK configuration for `profile`, without instance-metadata lookups.
 pub async fn sdk_config(profile: &str) -> aws_config::SdkConfig {
+    sdk_config_in(profile, None).await
+}
+
+/// Like [`sdk_config`], with `region` (from `--region`) taking precedence over the
+/// environment and the profile's own region.
+pub async fn sdk_config_in(profile: &str, region: Option<&str>) -> aws_config::SdkConfig {
     let creds = CredentialsProviderChain::first_try(
         "Environment",
         EnvironmentVariableCredentialsProvider::new(),
     )
     .or_else("Profile", ProfileFileCredentialsProvider::builder().profile_name(profile).build());
-    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+    let region = RegionProviderChain::first_try(region.map(|r| Region::new(r.to_string())))
+        .or_else(EnvironmentVariableRegionProvider::new())
         .or_else(ProfileFileRegionProvider::builder().profile_name(profile).build())
         .or_else("us-east-1");
     aws_config::defaults(BehaviorVersion::latest())
@@ -51,9 +54,13 @@ pub async fn sdk_config(profile: &str) -> aws_config::SdkConfig {
         .await
 }
 
-/// Credentials for `profile`, as the SDK would resolve them.
-pub async fn credentials(profile: &str) -> anyhow::Result<(Credentials, aws_config::SdkConfig)> {
-    let config = sdk_config(profile).await;
+/// Credentials for `profile`, as the SDK would resolve them, with the region from `region`
+/// when given (else the SDK's own choice).
+pub async fn credentials(
+    profile: &str,
+    region: Option<&str>,
+) -> anyhow::Result<(Credentials, aws_config::SdkConfig)> {
+    let config = sdk_config_in(profile, region).await;
     let provider =
         config.credentials_provider().ok_or_else(|| anyhow::anyhow!("no credentials provider"))?;
     let creds = provider.provide_credentials().await.map_err(|e| {
@@ -74,11 +81,24 @@ pub async fn credentials(profile: &str) -> anyhow::Result<(Credentials, aws_conf
 
 /// GetCallerIdentity with the SDK configuration of `profile`.
 pub async fn for_profile_async(profile: &str) -> anyhow::Result<Identity> {
-    let (_, config) = credentials(profile).await?;
-    caller_identity(&config).await.map_err(|e| {
+    for_profile_in(profile, None).await.map(|(id, _)| id)
+}
+
+/// GetCallerIdentity for `profile` in `region` (else the profile's region); also returns the
+/// region the call went to.
+pub async fn for_profile_in(
+    profile: &str,
+    region: Option<&str>,
+) -> anyhow::Result<(Identity, String)> {
+    let (_, config) = credentials(profile, region).await?;
+    let used = config.region().map(|r| r.to_string()).unwrap_or_default();
+    let id = caller_identity(&config).await.map_err(|e| {
         let msg = crate::error::find(&e).map_or_else(|| e.to_string(), |k| k.message.clone());
-        Error::user(format!("profile `{profile}`: {msg}")).hint("run `keyless doctor`").into()
-    })
+        anyhow::Error::from(
+            Error::user(format!("profile `{profile}`: {msg}")).hint("run `keyless doctor`"),
+        )
+    })?;
+    Ok((id, used))
 }
 
 /// GetCallerIdentity for `profile` (blocking).

@@ -16,6 +16,7 @@ pub mod lock;
 pub mod migrate;
 pub mod net;
 pub mod provision;
+pub mod recent;
 pub mod secret;
 pub mod server;
 pub mod sessions;

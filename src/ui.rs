@@ -155,11 +155,7 @@ impl Prompter {
     }
 
     fn theme(&self) -> Box<dyn dialoguer::theme::Theme> {
-        if fancy_stderr() {
-            Box::new(dialoguer::theme::ColorfulTheme::default())
-        } else {
-            Box::new(dialoguer::theme::SimpleTheme)
-        }
+        theme()
     }
 
     /// A yes/no question; `--yes` answers yes.
@@ -234,6 +230,27 @@ impl Prompter {
             .max_length(15)
             .interact()
             .map_err(prompt_error)
+    }
+}
+
+/// Pick one of `items` by typing part of it (fuzzy match); returns its index. Only on a
+/// terminal: the caller says which flag replaces the question when there is none.
+pub fn fuzzy_pick(question: &str, items: &[String]) -> anyhow::Result<usize> {
+    dialoguer::FuzzySelect::with_theme(theme().as_ref())
+        .with_prompt(format!("{question} (type to filter, enter to choose, esc to cancel)"))
+        .items(items)
+        .default(0)
+        .max_length(15)
+        .interact_opt()
+        .map_err(prompt_error)?
+        .ok_or_else(|| crate::error::Error::user("cancelled").into())
+}
+
+fn theme() -> Box<dyn dialoguer::theme::Theme> {
+    if fancy_stderr() {
+        Box::new(dialoguer::theme::ColorfulTheme::default())
+    } else {
+        Box::new(dialoguer::theme::SimpleTheme)
     }
 }
 

@@ -42,7 +42,7 @@ fn print_gives_a_url_that_signs_in_as_the_profiles_role() {
         "Developer",
     ));
 
-    let out = home.run(&["console", "--profile", "acme-dev", "--print"]);
+    let out = home.run(&["console", "--profile", "acme-dev", "--federate", "--print"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let url = stdout.trim();
@@ -91,6 +91,7 @@ fn duration_and_destination_reach_the_federation_endpoint() {
         "console",
         "--profile",
         "ro",
+        "--federate",
         "--print",
         "--duration",
         "7200",
@@ -103,7 +104,8 @@ fn duration_and_destination_reach_the_federation_endpoint() {
     assert!(html.contains("<strong id=\"role\">ReadOnly</strong>"), "{html}");
     assert!(html.contains(&format!("<code>{}</code>", dest.replace('&', "&amp;"))), "{html}");
 
-    let bad = home.run(&["console", "--profile", "ro", "--print", "--duration", "60"]);
+    let bad =
+        home.run(&["console", "--profile", "ro", "--federate", "--print", "--duration", "60"]);
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
 }
 
@@ -196,7 +198,7 @@ fn a_keyless_profile_without_a_session_says_to_sign_in() {
         DEV,
         "Developer",
     ));
-    let out = home.run(&["console", "--profile", "acme-dev", "--print"]);
+    let out = home.run(&["console", "--profile", "acme-dev", "--federate", "--print"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("not signed in to SSO session `acme`"), "{stderr}");
@@ -211,4 +213,252 @@ fn the_login_link_cannot_be_forged() {
     assert!(r.text().contains("not valid or has expired"));
     let r = emu.get("/federation?Action=getSigninToken&Session=%7B%7D");
     assert_eq!(r.status, 400);
+}
+
+/// The access portal's console shortcut link, exactly as AWS documents it
+/// (<https://docs.aws.amazon.com/singlesignon/latest/userguide/createshortcutlink.html>):
+/// `https://[your_subdomain].awsapps.com/start/#/console?account_id=[account_ID]&role_name=[permission_set_name]&destination=[destination_URL]`,
+/// each value URL-encoded; the destination is optional.
+fn documented_shortcut(account: &str, role: &str, destination: Option<&str>) -> String {
+    const TEMPLATE: &str = "https://[your_subdomain].awsapps.com/start/#/console?account_id=[account_ID]&role_name=[permission_set_name]&destination=[destination_URL]";
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let url = TEMPLATE
+        .replace("[your_subdomain]", "d-1234567890")
+        .replace("[account_ID]", &enc(account))
+        .replace("[permission_set_name]", &enc(role));
+    match destination {
+        Some(d) => url.replace("[destination_URL]", &enc(d)),
+        None => url.replace("&destination=[destination_URL]", ""),
+    }
+}
+
+/// A config with the `acme` session, a keyless profile, an AWS CLI SSO profile and an older
+/// AWS CLI profile with its own start URL.
+fn sso_profiles(home: &Home) {
+    let mut config = format!(
+        "[sso-session acme]\nsso_start_url = {}\nsso_region = {}\n\n",
+        eco::START_URL,
+        eco::REGION
+    );
+    config.push_str(&Home::managed_profile(
+        "acme-dev",
+        &support::keyless_bin(),
+        "acme",
+        DEV,
+        "Developer",
+    ));
+    config.push_str(
+        "\n[profile cli-ro]\nsso_session = acme\nsso_account_id = 222222222222\nsso_role_name = ReadOnly\nregion = eu-west-2\n",
+    );
+    config.push_str(&format!(
+        "\n[profile legacy]\nsso_start_url = {}\nsso_region = {}\nsso_account_id = 111111111111\nsso_role_name = Admin\n",
+        eco::START_URL,
+        eco::REGION
+    ));
+    home.write_config(&config);
+}
+
+#[test]
+fn sso_profiles_open_the_portal_shortcut_which_holds_no_credential() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let home = Home::with_emulator("console-portal", &emu);
+    home.seed_session(&emu, "acme");
+    sso_profiles(&home);
+    let print = |args: &[&str]| {
+        let mut all = vec!["console", "--print"];
+        all.extend(args);
+        let out = home.run(&all);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("holds no credential"), "{}", text(&out.stderr));
+        text(&out.stdout).trim().to_string()
+    };
+    assert_eq!(print(&["--profile", "acme-dev"]), documented_shortcut(DEV, "Developer", None));
+    assert_eq!(
+        print(&["--profile", "cli-ro"]),
+        documented_shortcut("222222222222", "ReadOnly", None)
+    );
+    assert_eq!(print(&["--profile", "legacy"]), documented_shortcut(DEV, "Admin", None));
+    // --service lands on that service's page in the profile's region; --region overrides it.
+    assert_eq!(
+        print(&["--profile", "acme-dev", "--service", "s3"]),
+        documented_shortcut(
+            DEV,
+            "Developer",
+            Some("https://console.aws.amazon.com/s3/home?region=ap-northeast-2")
+        )
+    );
+    assert_eq!(
+        print(&["--profile", "cli-ro", "--service", "ec2", "--region", "us-west-2"]),
+        documented_shortcut(
+            "222222222222",
+            "ReadOnly",
+            Some("https://console.aws.amazon.com/ec2/home?region=us-west-2")
+        )
+    );
+    assert_eq!(
+        print(&["--profile", "cli-ro", "--region", "eu-central-1"]),
+        documented_shortcut(
+            "222222222222",
+            "ReadOnly",
+            Some("https://console.aws.amazon.com/console/home?region=eu-central-1")
+        )
+    );
+    let dest = "https://console.aws.amazon.com/lambda/home?region=eu-west-1#/functions";
+    assert_eq!(
+        print(&["--profile", "acme-dev", "--destination", dest]),
+        documented_shortcut(DEV, "Developer", Some(dest))
+    );
+    // Nothing was asked of AWS: no role credentials, no sign-in token.
+    assert_eq!(emu.op_count("GetRoleCredentials"), 0);
+    assert_eq!(emu.op_count("GetSigninToken"), 0);
+}
+
+/// A stand-in browser for `$BROWSER`: writes what it was given and what the loopback address
+/// answered (a wrong path first, the real one twice) to the file named by its first argument.
+const FAKE_BROWSER: &str = r#"
+import http.client, json, os, sys, urllib.parse
+out, url = sys.argv[1], sys.argv[2]
+record = {"argv": sys.argv[2:]}
+def get(path):
+    u = urllib.parse.urlsplit(url)
+    try:
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        c.request("GET", path)
+        r = c.getresponse()
+        return {"status": r.status, "location": r.getheader("Location"), "cache": r.getheader("Cache-Control")}
+    except OSError as e:
+        return {"error": str(e)}
+if url.startswith("http://127.0.0.1:"):
+    path = urllib.parse.urlsplit(url).path
+    record["wrong"] = get("/" + "0" * 64)
+    record["first"] = get(path)
+    record["second"] = get(path)
+with open(out + ".tmp", "w") as f:
+    json.dump(record, f)
+os.rename(out + ".tmp", out)
+"#;
+
+/// Points `$BROWSER` at [`FAKE_BROWSER`]; returns the file it will write.
+fn fake_browser(home: &mut Home) -> std::path::PathBuf {
+    let script = home.path().join("fake-browser.py");
+    std::fs::write(&script, FAKE_BROWSER).unwrap();
+    let record = home.path().join("browser.json");
+    let py = std::env::var("KEYLESS_TEST_PYTHON").expect("KEYLESS_TEST_PYTHON");
+    home.env.push(("BROWSER".into(), format!("{py} {} {}", script.display(), record.display())));
+    record
+}
+
+/// Waits for the stand-in browser's record (it runs in the background).
+fn browser_record(path: &std::path::Path) -> serde_json::Value {
+    for _ in 0..600 {
+        if let Ok(t) = std::fs::read_to_string(path) {
+            return serde_json::from_str(&t).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the browser never ran");
+}
+
+#[test]
+fn opening_the_portal_hands_the_browser_the_shortcut_link() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let mut home = Home::with_emulator("console-open", &emu);
+    home.seed_session(&emu, "acme");
+    sso_profiles(&home);
+    let record = fake_browser(&mut home);
+    let out = home.run(&["console", "--profile", "cli-ro", "--service", "s3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let r = browser_record(&record);
+    let want = documented_shortcut(
+        "222222222222",
+        "ReadOnly",
+        Some("https://console.aws.amazon.com/s3/home?region=eu-west-2"),
+    );
+    assert_eq!(r["argv"], serde_json::json!([want]));
+}
+
+#[test]
+fn federation_never_puts_the_sign_in_url_on_a_command_line() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let mut home = Home::with_emulator("console-handover", &emu);
+    home.seed_session(&emu, "acme");
+    sso_profiles(&home);
+    let record = fake_browser(&mut home);
+    let out = home.run(&["console", "--profile", "acme-dev", "--federate", "--service", "ec2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert_eq!(emu.op_count("GetSigninToken"), 1);
+    let r = browser_record(&record);
+
+    // The browser's command line: one loopback address with a 256-bit random path, no secret.
+    let argv = r["argv"].as_array().unwrap();
+    assert_eq!(argv.len(), 1, "{r}");
+    let arg = argv[0].as_str().unwrap();
+    let path = arg.strip_prefix("http://127.0.0.1:").and_then(|rest| rest.split_once('/'));
+    let (port, nonce) = path.unwrap_or_else(|| panic!("not a loopback address: {arg}"));
+    assert!(port.parse::<u16>().is_ok(), "{arg}");
+    assert!(nonce.len() == 64 && nonce.bytes().all(|b| b.is_ascii_hexdigit()), "{arg}");
+    for secret in emu.secrets() {
+        assert!(!arg.contains(&secret), "a secret is on the browser's command line");
+    }
+    assert!(!arg.contains("SigninToken"), "{arg}");
+
+    // A wrong path changes nothing; the right one redirects once, uncached; then it is gone.
+    assert_eq!(r["wrong"]["status"], 404, "{r}");
+    assert_eq!(r["first"]["status"], 303, "{r}");
+    assert_eq!(r["first"]["cache"], "no-store", "{r}");
+    assert!(r["second"]["location"].is_null() && r["second"]["status"] != 303, "{r}");
+    let location = r["first"]["location"].as_str().unwrap();
+    assert!(location.starts_with(&format!("{}/federation?Action=login&", emu.url())), "{location}");
+    let html = follow(&emu, location).text();
+    assert!(html.contains("<strong id=\"role\">Developer</strong>"), "{html}");
+    assert!(
+        html.contains("<code>https://console.aws.amazon.com/ec2/home?region=ap-northeast-2</code>"),
+        "{html}"
+    );
+    // Nor on keyless's own outputs.
+    for secret in emu.secrets() {
+        assert!(!text(&out.stderr).contains(&secret), "a secret reached stderr");
+    }
+}
+
+#[test]
+fn federation_takes_region_and_service() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let home = Home::with_emulator("console-fed-region", &emu);
+    home.seed_session(&emu, "acme");
+    sso_profiles(&home);
+    let out = home.run(&[
+        "console",
+        "--profile",
+        "acme-dev",
+        "--federate",
+        "--print",
+        "--region",
+        "eu-west-1",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let html = follow(&emu, text(&out.stdout).trim()).text();
+    assert!(
+        html.contains("<code>https://console.aws.amazon.com/console/home?region=eu-west-1</code>"),
+        "{html}"
+    );
+    let bad = home.run(&["console", "--profile", "acme-dev", "--service", "s3/../iam"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    assert!(text(&bad.stderr).contains("is not a console service name"));
+}
+
+#[test]
+fn without_a_profile_or_a_terminal_it_names_the_missing_flag() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let home = Home::with_emulator("console-noprofile", &emu);
+    sso_profiles(&home);
+    for cmd in [&["console"][..], &["whoami"], &["env"], &["exec", "--", "true"]] {
+        let out = home.run(cmd);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {stderr}");
+        assert!(stderr.contains("--profile is missing"), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
 }

@@ -425,46 +425,6 @@ fn without_a_terminal_and_without_yes_it_stops_before_anything() {
     assert_eq!(emu.op_count("RegisterClient"), 0);
 }
 
-/// Drives a command through a pseudo-terminal: waits for each expected text, then types.
-const PTY_DRIVER: &str = r#"
-import json, os, pty, select, sys, time
-steps = json.loads(sys.argv[1]); argv = sys.argv[2:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(argv[0], argv)
-out = b""
-def read_until(text, timeout=60):
-    global out
-    end = time.time() + timeout
-    while text.encode() not in out:
-        if time.time() > end:
-            sys.stdout.write(out.decode(errors="replace")); sys.exit("timed out waiting for %r" % text)
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                sys.stdout.write(out.decode(errors="replace")); sys.exit("ended waiting for %r" % text)
-            out += chunk
-for expect, send in steps:
-    read_until(expect)
-    time.sleep(0.2)
-    os.write(fd, send.encode())
-while True:
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(status))
-"#;
-
 #[test]
 fn the_wizard_asks_through_a_terminal_and_does_what_the_keystrokes_say() {
     let emu = demo_emulator();
@@ -488,7 +448,7 @@ fn the_wizard_asks_through_a_terminal_and_does_what_the_keystrokes_say() {
     let mut c = Command::new(python());
     m.env(&mut c);
     let out = c
-        .args(["-c", PTY_DRIVER, &steps.to_string(), &keyless_bin()])
+        .args(["-c", support::PTY_DRIVER, &steps.to_string(), &keyless_bin()])
         .args(["onboard", "--start-url", START_URL, "--region", "ap-northeast-2"])
         .args(["--device-code", "--no-browser"])
         .stdin(Stdio::null())

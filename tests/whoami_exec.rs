@@ -63,10 +63,11 @@ fn whoami_for_a_broken_profile_is_a_clear_error() {
 #[test]
 fn exec_passes_credentials_and_the_exit_code() {
     let (_emu, user) = signed_in();
-    let out = user.run(&["exec", "--profile", "acme-dev", "--", "sh", "-c", "echo \"$AWS_ACCESS_KEY_ID $AWS_REGION ${AWS_PROFILE:-none}\"; test -n \"$AWS_SESSION_TOKEN\" && exit 7"]);
+    let out = user.run(&["exec", "--profile", "acme-dev", "--", "sh", "-c", "echo \"$AWS_ACCESS_KEY_ID $AWS_REGION ${AWS_PROFILE:-none} ${KEYLESS_PROFILE:-none}\"; test -n \"$AWS_SESSION_TOKEN\" && exit 7"]);
     assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
     let s = text(&out.stdout);
-    assert!(s.starts_with("ASIA") && s.contains(" ap-northeast-2 none"), "{s}");
+    // The profile's name is there for shell prompts; the credentials beside it still win.
+    assert!(s.starts_with("ASIA") && s.contains(" ap-northeast-2 acme-dev acme-dev"), "{s}");
     let missing = user.run(&["exec", "--profile", "acme-dev", "--", "no-such-command-xyz"]);
     assert_eq!(missing.status.code(), Some(1));
 }
@@ -92,4 +93,141 @@ fn env_prints_shell_syntax_the_aws_cli_accepts() {
         assert_eq!(out.status.code(), Some(0));
         assert!(text(&out.stdout).contains("AWS_SESSION_TOKEN"));
     }
+}
+
+/// `sh -c SCRIPT` under `keyless exec` with this user's environment: its stdout.
+fn exec_sh(user: &User, extra: &[&str], script: &str) -> String {
+    let mut args = vec!["exec", "--profile", "acme-dev"];
+    args.extend(extra);
+    args.extend(["--", "sh", "-c", script]);
+    let out = user.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn region_overrides_the_profiles_region_in_exec_env_and_whoami() {
+    let (emu, user) = signed_in();
+    let show = "echo \"$AWS_REGION $AWS_DEFAULT_REGION\"";
+    assert_eq!(exec_sh(&user, &[], show), "ap-northeast-2 ap-northeast-2\n");
+    assert_eq!(exec_sh(&user, &["--region", "eu-west-1"], show), "eu-west-1 eu-west-1\n");
+    // botocore in the child uses the override, although AWS_PROFILE names the profile (whose
+    // own region is ap-northeast-2), and the AWS CLI calls STS with it.
+    let py = std::env::var("KEYLESS_TEST_PYTHON").expect("KEYLESS_TEST_PYTHON");
+    let cli = format!(
+        "{py} -c 'import botocore.session as s; print(s.get_session().create_client(\"sts\").meta.region_name)'; {py} -m awscli sts get-caller-identity --query Account --output text"
+    );
+    assert_eq!(exec_sh(&user, &["--region", "us-west-2"], &cli), "us-west-2\n111111111111\n");
+
+    let env = |extra: &[&str]| {
+        let mut args = vec!["env", "--profile", "acme-dev", "--format", "json"];
+        args.extend(extra);
+        let out = user.run(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(env(&[])["AWS_REGION"], "ap-northeast-2");
+    let v = env(&["--region", "sa-east-1"]);
+    assert_eq!(
+        (&v["AWS_REGION"], &v["AWS_DEFAULT_REGION"]),
+        (&"sa-east-1".into(), &"sa-east-1".into())
+    );
+
+    let out = user.run(&["whoami", "--profile", "acme-dev"]);
+    assert!(text(&out.stdout).contains("Region    ap-northeast-2\n"), "{}", text(&out.stdout));
+    let out = user.run(&["whoami", "--profile", "acme-dev", "--region", "ca-central-1", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["region"], "ca-central-1");
+    assert_eq!(v["account"], "111111111111");
+
+    // A region goes into console host names: anything else is refused before any call.
+    for cmd in ["exec", "env", "whoami", "console"] {
+        let mut args = vec![cmd, "--profile", "acme-dev", "--region", "evil.example/x"];
+        if cmd == "exec" {
+            args.extend(["--", "true"]);
+        }
+        let out = user.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("is not an AWS region"), "{}", text(&out.stderr));
+    }
+    user.assert_no_secret_leaked(&emu, &[]);
+}
+
+#[test]
+fn env_dotenv_is_read_back_exactly_by_a_dotenv_parser() {
+    let (_emu, user) = signed_in();
+    let json = user.run(&["env", "--profile", "acme-dev", "--format", "json"]);
+    let want: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let out = user.run(&["env", "--profile", "acme-dev", "--format", "dotenv"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dotenv = text(&out.stdout);
+    assert!(dotenv.lines().all(|l| !l.starts_with("export ") && l.contains('=')), "{dotenv}");
+    assert!(dotenv.contains("\nAWS_REGION=ap-northeast-2\n"), "{dotenv}");
+    // python-dotenv (what docker compose-style tooling and many apps use) is the judge.
+    let parse = "import json, sys; from dotenv import dotenv_values; print(json.dumps(dotenv_values(stream=sys.stdin)))";
+    let mut c = user.python(&["-c", parse]);
+    c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), dotenv.as_bytes()).unwrap();
+    let parsed = support::user::wait_bounded(child, 60);
+    assert_eq!(
+        parsed.status.code(),
+        Some(0),
+        "{} (python-dotenv is in tests/python/requirements.txt; scripts/test.sh installs it)",
+        text(&parsed.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&parsed.stdout).unwrap();
+    assert_eq!(got, want);
+}
+
+/// Runs keyless under [`support::PTY_DRIVER`] with `steps`; returns the transcript.
+fn on_a_terminal(user: &User, steps: serde_json::Value, args: &[&str]) -> String {
+    let bin = support::keyless_bin();
+    let steps = steps.to_string();
+    let mut all = vec!["-c", support::PTY_DRIVER, steps.as_str(), bin.as_str()];
+    all.extend(args);
+    let out = support::user::run_bounded(user.python(&all), 120);
+    let transcript = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{transcript}\n{}", text(&out.stderr));
+    transcript
+}
+
+#[test]
+fn on_a_terminal_a_fuzzy_picker_offers_profiles_most_recent_first() {
+    let (emu, user) = signed_in();
+    user.add_profile("sandbox", "111111111111", "ReadOnly");
+    user.add_profile("acme-prod", "222222222222", "Admin");
+    let question = "Which profile?";
+
+    // Typing filters the list: "sandb" leaves only `sandbox`.
+    let t = on_a_terminal(&user, serde_json::json!([[question, "sandb\r"]]), &["whoami"]);
+    assert!(t.contains("Profile   sandbox"), "{t}");
+    assert!(t.contains("Using profile `sandbox` (next time: --profile sandbox)"), "{t}");
+    // It was listed with its role and account.
+    assert!(t.contains("role Admin in 222222222222"), "{t}");
+
+    // Enter alone takes the top entry: the most recently used profile, not the first in the
+    // file (acme-dev).
+    let t = on_a_terminal(
+        &user,
+        serde_json::json!([[question, "\r"]]),
+        &["exec", "--", "sh", "-c", "echo \"in:$KEYLESS_PROFILE:$AWS_PROFILE\""],
+    );
+    assert!(t.contains("in:sandbox:sandbox"), "{t}");
+
+    let t = on_a_terminal(
+        &user,
+        serde_json::json!([[question, "prod\r"]]),
+        &["env", "--format", "dotenv", "--region", "eu-west-3"],
+    );
+    assert!(t.contains("Using profile `acme-prod`") && t.contains("AWS_REGION=eu-west-3"), "{t}");
+
+    let t = on_a_terminal(&user, serde_json::json!([[question, "\r"]]), &["console", "--print"]);
+    assert!(t.contains("#/console?account_id=222222222222&role_name=Admin"), "{t}");
+
+    // The list of recent profiles holds names only.
+    let recent = user.home.path().join(".local/state/keyless/recent-profiles");
+    assert_eq!(std::fs::read_to_string(recent).unwrap(), "acme-prod\nsandbox\n");
+    user.assert_no_secret_leaked(&emu, &[]);
 }

@@ -299,7 +299,7 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 }
 
 /// Temp file in the same directory, synced, renamed over `path`; the directory is synced too.
-fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
     let dir = parent_of(path);
     let tmp = dir.join(format!(".{}.keyless-tmp-{}", file_name(path), crate::util::random_hex(6)));
     let result = write_new(&tmp, bytes, mode).and_then(|()| fs::rename(&tmp, path));

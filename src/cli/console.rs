@@ -1,5 +1,6 @@
-//! `keyless console --profile P [--print]`: open the AWS Management Console signed in as the
-//! profile's role.
+//! `keyless console [--profile P] [--service S] [--region R] [--federate] [--print]`: open the
+//! AWS Management Console as the profile's role, through the access portal when an SSO
+//! session backs the profile, else (or with `--federate`) through a federation sign-in.
 
 use clap::Args;
 
@@ -9,30 +10,86 @@ use crate::ui;
 
 #[derive(Debug, Args)]
 pub struct ConsoleArgs {
-    /// The profile whose role to sign in as (a keyless profile, or any profile with temporary
-    /// credentials).
-    #[arg(long, env = "AWS_PROFILE")]
-    pub profile: String,
-    /// Print the sign-in URL on stdout instead of opening a browser. The URL is a credential:
-    /// anyone who has it can use the console as this role for 15 minutes.
+    /// The profile whose role to open the console as (default: AWS_PROFILE; on a terminal,
+    /// pick one).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Print the URL on stdout instead of opening a browser. Through the access portal the URL
+    /// holds no credential; with --federate it is one (valid for 15 minutes).
     #[arg(long)]
     pub print: bool,
-    /// How long the console session lasts, in seconds (900 to 43200).
+    /// Sign in through the federation endpoint with the role's credentials instead of the
+    /// access portal (always the case for profiles not backed by an SSO session).
+    #[arg(long)]
+    pub federate: bool,
+    /// The console page of this service to land on (e.g. s3, ec2, cloudformation).
+    #[arg(long, value_name = "SERVICE", value_parser = parse_service)]
+    pub service: Option<String>,
+    /// Land in this region instead of the profile's.
+    #[arg(long, value_name = "REGION", value_parser = super::parse_region)]
+    pub region: Option<String>,
+    /// The console page to land on, as a full URL (instead of --service and --region).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["service", "region"])]
+    pub destination: Option<String>,
+    /// How long a federated console session lasts, in seconds (900 to 43200).
     #[arg(long, value_name = "SECS", default_value_t = 3600,
           value_parser = clap::value_parser!(u32).range(900..=43_200))]
     pub duration: u32,
-    /// The console page to land on.
-    #[arg(long, value_name = "URL", default_value = console::DEFAULT_DESTINATION)]
-    pub destination: String,
 }
 
-/// Signs in and opens (or returns, with `--print`) the login URL. `Ok(Some(url))` is what to
-/// print on stdout.
+fn parse_service(s: &str) -> Result<String, String> {
+    if console::is_service(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("`{s}` is not a console service name (e.g. s3, ec2, lambda)"))
+    }
+}
+
+/// Opens (or returns, with `--print`) the console URL. `Ok(Some(url))` is what to print on
+/// stdout.
 pub fn run(args: ConsoleArgs) -> anyhow::Result<Option<String>> {
-    let (creds, what) = console::profile_credentials(&args.profile)?;
+    let profile = super::resolve_profile(args.profile, "console")?;
+    let doc = crate::sessions::read_config()?;
+    // A service page lands in the profile's region unless told otherwise; with neither flag
+    // the console (or the portal's relay state) decides.
+    let region = args
+        .region
+        .clone()
+        .or_else(|| args.service.as_ref().and_then(|_| console::profile_region(&doc, &profile)));
+    let destination = args
+        .destination
+        .clone()
+        .or_else(|| console::destination(region.as_deref(), args.service.as_deref()));
+
+    if !args.federate
+        && let Some(role) = console::portal_role(&doc, &profile)?
+    {
+        let url = console::portal_console_url(&role, destination.as_deref());
+        crate::recent::record(&profile);
+        let what = format!("role {} in account {}", role.role, role.account);
+        if args.print {
+            ui::note(format!(
+                "This link opens the console as {what} through your AWS access portal. It holds no credential: whoever opens it signs in to the portal as themselves."
+            ));
+            return Ok(Some(url));
+        }
+        ui::note(format!(
+            "Opening the AWS console as {what} through your AWS access portal (your browser signs in to the portal if it has not already)."
+        ));
+        webbrowser::open(&url).map_err(|e| {
+            Error::user(format!("could not open a browser: {e}")).hint(format!(
+                "run `keyless console --print --profile {profile}` and open the URL yourself"
+            ))
+        })?;
+        return Ok(None);
+    }
+
+    let (creds, what) = console::profile_credentials(&profile)?;
     let federation = console::federation_url();
     let token = crate::util::block_on(console::signin_token(&federation, args.duration, &creds))?;
-    let url = console::login_url(&federation, &args.destination, &token);
+    let destination = destination.as_deref().unwrap_or(console::DEFAULT_DESTINATION);
+    let url = console::login_url(&federation, destination, &token);
+    crate::recent::record(&profile);
     if args.print {
         ui::note(format!(
             "warning: this URL signs in to the AWS console as {what}. Anyone who has it can \
@@ -41,11 +98,15 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<Option<String>> {
         return Ok(Some(url.into_inner()));
     }
     ui::note(format!("Opening the AWS console as {what} in your browser."));
-    webbrowser::open(url.expose()).map_err(|e| {
-        Error::user(format!("could not open a browser: {e}")).hint(format!(
-            "run `keyless console --print --profile {}` and open the URL yourself",
-            args.profile
-        ))
-    })?;
+    let open = |loopback: &str| {
+        webbrowser::open(loopback).map_err(|e| {
+            Error::user(format!("could not open a browser: {e}"))
+                .hint(format!(
+                    "run `keyless console --federate --print --profile {profile}` and open the URL yourself"
+                ))
+                .into()
+        })
+    };
+    crate::util::block_on(console::hand_over(&url, open, console::HAND_OVER_WAIT))?;
     Ok(None)
 }

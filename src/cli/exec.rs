@@ -13,13 +13,19 @@ use crate::ui;
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// The profile whose credentials the command gets (default: AWS_PROFILE, else `default`).
+    /// The profile whose credentials the command gets (default: AWS_PROFILE; on a terminal,
+    /// pick one).
     #[arg(long)]
     pub profile: Option<String>,
     /// Give the command a local credentials endpoint instead of keys, so its SDKs refresh
     /// through keyless and it can outlive one role session (keyless profiles only).
     #[arg(long)]
     pub server: bool,
+    /// The region for this run (AWS_REGION and AWS_DEFAULT_REGION in the child), instead of
+    /// the profile's.
+    #[arg(long, value_name = "REGION", value_parser = super::parse_region,
+          conflicts_with = "server")]
+    pub region: Option<String>,
     /// The command and its arguments.
     #[arg(required = true, last = true)]
     pub command: Vec<String>,
@@ -31,21 +37,27 @@ pub enum Format {
     Fish,
     Powershell,
     Json,
+    /// `KEY=VALUE` lines for a `.env` file (no `export`).
+    Dotenv,
 }
 
 #[derive(Debug, Args)]
 pub struct EnvArgs {
-    /// The profile (default: AWS_PROFILE, else `default`).
+    /// The profile (default: AWS_PROFILE; on a terminal, pick one).
     #[arg(long)]
     pub profile: Option<String>,
+    /// The region for this run (AWS_REGION and AWS_DEFAULT_REGION), instead of the profile's.
+    #[arg(long, value_name = "REGION", value_parser = super::parse_region)]
+    pub region: Option<String>,
     /// Output syntax.
     #[arg(long, value_enum, default_value = "sh")]
     pub format: Format,
 }
 
-/// The variables a child needs: credentials, expiry and region.
-fn variables(profile: &str) -> anyhow::Result<Vec<(&'static str, String)>> {
-    let (creds, config) = crate::util::block_on(identity::credentials(profile))?;
+/// The variables a child needs: credentials, expiry and region (`region` when given, else
+/// the profile's).
+fn variables(profile: &str, region: Option<&str>) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let (creds, config) = crate::util::block_on(identity::credentials(profile, region))?;
     let mut vars = vec![
         ("AWS_ACCESS_KEY_ID", creds.access_key_id().to_string()),
         ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key().to_string()),
@@ -68,18 +80,22 @@ fn variables(profile: &str) -> anyhow::Result<Vec<(&'static str, String)>> {
 const CLEARED: &[&str] = &["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN"];
 
 pub fn run_exec(args: ExecArgs) -> anyhow::Result<i32> {
-    let profile = args.profile.unwrap_or_else(identity::default_profile);
+    let profile = super::resolve_profile(args.profile, "exec")?;
     if args.server {
         return super::serve::exec_with_server(&profile, &args.command);
     }
-    let vars = variables(&profile)?;
+    let vars = variables(&profile, args.region.as_deref())?;
+    crate::recent::record(&profile);
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut cmd = Command::new(program);
-    cmd.args(rest).env("KEYLESS_PROFILE", &profile);
+    cmd.args(rest);
     for k in CLEARED {
         cmd.env_remove(k);
     }
     cmd.envs(vars.iter().map(|(k, v)| (*k, v.as_str())));
+    // For shell prompts (starship's aws module reads AWS_PROFILE) and scripts. The credentials
+    // in the environment still win over the profile in every AWS SDK.
+    cmd.env("AWS_PROFILE", &profile).env("KEYLESS_PROFILE", &profile);
     let status = cmd.status().map_err(|e| {
         Error::user(format!("could not run `{program}`: {e}"))
             .hint("check the command name and your PATH")
@@ -93,6 +109,23 @@ pub fn run_exec(args: ExecArgs) -> anyhow::Result<i32> {
 
 fn quote_sh(v: &str) -> String {
     format!("'{}'", v.replace('\'', r"'\''"))
+}
+
+/// A `.env` value: bare when it has only characters every dotenv reader takes literally
+/// (credentials are base64: letters, digits, `+`, `/`, `=`), else in single quotes (taken
+/// literally, no `$` expansion), else in double quotes with backslashes, `"` and line breaks
+/// escaped.
+fn quote_dotenv(v: &str) -> String {
+    let bare = |c: char| c.is_ascii_alphanumeric() || "_-./+=:@,".contains(c);
+    if !v.is_empty() && v.chars().all(bare) {
+        v.to_string()
+    } else if !v.contains(['\'', '\n', '\r']) {
+        format!("'{v}'")
+    } else {
+        let escaped =
+            v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n").replace('\r', "\\r");
+        format!("\"{escaped}\"")
+    }
 }
 
 fn render(vars: &[(&str, String)], format: Format) -> String {
@@ -124,6 +157,13 @@ fn render(vars: &[(&str, String)], format: Format) -> String {
             }
             out
         }
+        Format::Dotenv => {
+            let mut out = String::new();
+            for (k, v) in vars {
+                out.push_str(&format!("{k}={}\n", quote_dotenv(v)));
+            }
+            out
+        }
         Format::Powershell => {
             let mut out = String::new();
             for k in CLEARED {
@@ -138,8 +178,9 @@ fn render(vars: &[(&str, String)], format: Format) -> String {
 }
 
 pub fn run_env(args: EnvArgs) -> anyhow::Result<i32> {
-    let profile = args.profile.unwrap_or_else(identity::default_profile);
-    let vars = variables(&profile)?;
+    let profile = super::resolve_profile(args.profile, "env")?;
+    let vars = variables(&profile, args.region.as_deref())?;
+    crate::recent::record(&profile);
     if std::io::stdout().is_terminal() {
         ui::note(
             "warning: these are live credentials; prefer `eval \"$(keyless env ...)\"` or `keyless exec` over printing them to a terminal",
@@ -160,5 +201,17 @@ mod tests {
         assert!(render(&vars, Format::Fish).ends_with("set -gx AWS_SESSION_TOKEN 'a\\'b c';\n"));
         assert!(render(&vars, Format::Powershell).ends_with("$Env:AWS_SESSION_TOKEN = 'a''b c'\n"));
         assert_eq!(render(&vars, Format::Json), "{\n  \"AWS_SESSION_TOKEN\": \"a'b c\"\n}");
+        assert_eq!(render(&vars, Format::Dotenv), "AWS_SESSION_TOKEN=\"a'b c\"\n");
+    }
+
+    #[test]
+    fn dotenv_quotes_only_what_needs_it() {
+        assert_eq!(quote_dotenv("IQoJb3JpZ2luX2VjE+/abc=="), "IQoJb3JpZ2luX2VjE+/abc==");
+        assert_eq!(quote_dotenv("2026-11-22T05:00:00Z"), "2026-11-22T05:00:00Z");
+        assert_eq!(quote_dotenv("a b#c$HOME"), "'a b#c$HOME'");
+        assert_eq!(quote_dotenv(""), "''");
+        assert_eq!(quote_dotenv("it's \\ \"x\"\n"), "\"it's \\\\ \\\"x\\\"\\n\"");
+        let vars = vec![("AWS_REGION", "eu-west-1".to_string())];
+        assert_eq!(render(&vars, Format::Dotenv), "AWS_REGION=eu-west-1\n");
     }
 }

@@ -148,6 +148,71 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
+/// `--region`: a region name, which also goes into console host names, so nothing else.
+pub fn parse_region(s: &str) -> Result<String, String> {
+    if crate::team::is_region(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("`{s}` is not an AWS region (e.g. us-east-1, eu-west-2)"))
+    }
+}
+
+/// The profile a command runs as: `--profile`, else `AWS_PROFILE`, else one the user picks
+/// on a terminal (most recently used first). Without a terminal nothing is asked: the error
+/// names the flag. `command` is the subcommand, for that message.
+pub fn resolve_profile(explicit: Option<String>, command: &str) -> anyhow::Result<String> {
+    if let Some(p) = explicit.filter(|p| !p.is_empty()) {
+        return Ok(p);
+    }
+    if let Some(p) = std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()) {
+        return Ok(p);
+    }
+    if !crate::ui::can_prompt() {
+        return Err(error::Error::usage(format!(
+            "keyless {command} needs a profile: --profile is missing (and AWS_PROFILE is not set)"
+        ))
+        .hint(format!(
+            "run `keyless {command} --profile NAME`, or run it in a terminal to pick one"
+        ))
+        .into());
+    }
+    let config = crate::aws_config::read_document(&crate::aws_config::paths::config_path()?)?;
+    let creds = crate::aws_config::read_document(&crate::aws_config::paths::credentials_path()?)?;
+    let mut names: Vec<String> = Vec::new();
+    let mut details: std::collections::HashMap<String, String> = Default::default();
+    for p in crate::aws_config::profiles::config_profiles(&config) {
+        if let Some(m) = p.managed() {
+            details.insert(p.name.clone(), format!("role {} in {}", m.role, m.account));
+        } else if let (Some(a), Some(r)) = (p.get("sso_account_id"), p.get("sso_role_name")) {
+            details.insert(p.name.clone(), format!("role {} in {}", r.trim(), a.trim()));
+        }
+        names.push(p.name);
+    }
+    names.extend(
+        crate::aws_config::profiles::credentials_profiles(&creds).into_iter().map(|p| p.name),
+    );
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
+    if names.is_empty() {
+        return Err(error::Error::user("there are no AWS profiles to pick from")
+            .hint("run `keyless onboard` (or `keyless profiles sync`) to create them")
+            .into());
+    }
+    let ordered = crate::recent::order(&names, &crate::recent::load());
+    let width = ordered.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    let items: Vec<String> = ordered
+        .iter()
+        .map(|n| match details.get(n) {
+            Some(d) => format!("{n:width$}  {d}"),
+            None => n.clone(),
+        })
+        .collect();
+    let i = crate::ui::fuzzy_pick("Which profile?", &items)?;
+    let chosen = ordered[i].clone();
+    crate::ui::note(format!("Using profile `{chosen}` (next time: --profile {chosen})"));
+    Ok(chosen)
+}
+
 /// The one place keyless writes command output to stdout (a broken pipe is a quiet exit).
 /// Control characters are escaped as in every message ([`crate::ui::escape`]): reports carry
 /// account and role names and service messages.

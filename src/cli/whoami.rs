@@ -12,9 +12,12 @@ use crate::ui;
 
 #[derive(Debug, Args)]
 pub struct WhoamiArgs {
-    /// The profile (default: AWS_PROFILE, else `default`).
+    /// The profile (default: AWS_PROFILE; on a terminal, pick one).
     #[arg(long)]
     pub profile: Option<String>,
+    /// Ask STS in this region instead of the profile's.
+    #[arg(long, value_name = "REGION", value_parser = super::parse_region)]
+    pub region: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -32,6 +35,8 @@ struct KeylessDetails {
 #[derive(Debug, Serialize)]
 struct Whoami {
     profile: String,
+    /// The region STS was asked in.
+    region: String,
     #[serde(flatten)]
     identity: Identity,
     credentials_from_environment: bool,
@@ -64,17 +69,20 @@ fn until(at: &Option<String>) -> String {
 }
 
 pub fn run(args: WhoamiArgs) -> anyhow::Result<i32> {
-    let profile = args.profile.unwrap_or_else(identity::default_profile);
+    let profile = super::resolve_profile(args.profile, "whoami")?;
     let from_env = identity::env_credentials_present();
     if from_env {
         ui::note(format!(
             "warning: AWS_ACCESS_KEY_ID is set in the environment; AWS SDKs use it instead of profile `{profile}`. Unset it (and AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) to use the profile."
         ));
     }
-    let id = identity::for_profile(&profile)?;
+    let (id, region) =
+        crate::util::block_on(identity::for_profile_in(&profile, args.region.as_deref()))?;
+    crate::recent::record(&profile);
     let details = if from_env { None } else { keyless_details(&profile)? };
     let w = Whoami {
         profile: profile.clone(),
+        region,
         identity: id,
         credentials_from_environment: from_env,
         keyless: details,
@@ -84,12 +92,13 @@ pub fn run(args: WhoamiArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let mut out = format!(
-        "Account   {}\nARN       {}\nUser ID   {}\nProfile   {}{}\n",
+        "Account   {}\nARN       {}\nUser ID   {}\nProfile   {}{}\nRegion    {}\n",
         w.identity.account,
         w.identity.arn,
         w.identity.user_id,
         w.profile,
-        if from_env { " (overridden by environment credentials)" } else { "" }
+        if from_env { " (overridden by environment credentials)" } else { "" },
+        w.region,
     );
     if let Some(k) = &w.keyless {
         out.push_str(&format!("Session   {} (role {} in {})\n", k.session, k.role, k.account));

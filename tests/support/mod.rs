@@ -17,6 +17,49 @@ pub fn keyless_bin() -> String {
     std::env::var("KEYLESS_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keyless").to_string())
 }
 
+/// A Python program that drives a command through a pseudo-terminal: waits for each expected
+/// text, then types. Run it as `python -c PTY_DRIVER STEPS_JSON PROGRAM ARGS...`, where
+/// STEPS_JSON is `[[expect, keys], ...]`; it prints the transcript and exits with the
+/// command's code.
+pub const PTY_DRIVER: &str = r#"
+import json, os, pty, select, sys, time
+steps = json.loads(sys.argv[1]); argv = sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out = b""
+def read_until(text, timeout=60):
+    global out
+    end = time.time() + timeout
+    while text.encode() not in out:
+        if time.time() > end:
+            sys.stdout.write(out.decode(errors="replace")); sys.exit("timed out waiting for %r" % text)
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                sys.stdout.write(out.decode(errors="replace")); sys.exit("ended waiting for %r" % text)
+            out += chunk
+for expect, send in steps:
+    read_until(expect)
+    time.sleep(0.2)
+    os.write(fd, send.encode())
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
 /// A running `keyless emulator serve`; killed when dropped.
 pub struct Emulator {
     child: Child,
