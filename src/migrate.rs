@@ -16,7 +16,6 @@ use http_body_util::{BodyExt, Full};
 use crate::aws_config::edit::{Backup, ConfigEdit};
 use crate::aws_config::profiles::{self, CredentialProcess, StaticKeys};
 use crate::aws_config::{Document, paths};
-use crate::emulator::sigv4;
 use crate::error::Error;
 use crate::identity::Identity;
 use crate::sso::endpoints::{self, Service};
@@ -99,37 +98,38 @@ pub async fn deactivate(key: &StaticKeys) -> anyhow::Result<Deactivation> {
         .append_pair("AccessKeyId", &key.access_key_id)
         .append_pair("Status", "Inactive")
         .finish();
-    let mut headers = vec![
-        ("host".to_string(), host),
-        (
-            "content-type".to_string(),
-            "application/x-www-form-urlencoded; charset=utf-8".to_string(),
-        ),
-    ];
-    let token = key.session_token.as_ref().map(|t| t.expose().clone());
-    let signed = sigv4::sign(
-        &sigv4::RequestParts {
-            method: "POST",
-            path: &path,
-            query: "",
-            headers: &headers,
-            body: body.as_bytes(),
-        },
-        &sigv4::SigningKey {
-            access_key_id: &key.access_key_id,
-            secret: key.secret_access_key.expose(),
-            session_token: token.as_deref(),
-            region: IAM_REGION,
-            service: "iam",
-        },
-        crate::time::now(),
+    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+    let mut req = hyper::Request::builder()
+        .method("POST")
+        .uri(&url)
+        .header("host", &host)
+        .header("content-type", content_type)
+        .body(Full::new(bytes::Bytes::from(body.clone())))?;
+    // Signed by AWS's own signer, as the SDKs sign.
+    let creds = Credentials::new(
+        &key.access_key_id,
+        key.secret_access_key.expose(),
+        key.session_token.as_ref().map(|t| t.expose().clone()),
+        None,
+        "keyless-migrate",
     );
-    headers.extend(signed);
-    let mut req = hyper::Request::builder().method("POST").uri(&url);
-    for (k, v) in &headers {
-        req = req.header(k.as_str(), v.as_str());
-    }
-    let req = req.body(Full::new(bytes::Bytes::from(body)))?;
+    let identity = creds.into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(IAM_REGION)
+        .name("iam")
+        .time(std::time::SystemTime::now())
+        .settings(aws_sigv4::http_request::SigningSettings::default())
+        .build()?
+        .into();
+    let signable = aws_sigv4::http_request::SignableRequest::new(
+        "POST",
+        path.as_str(),
+        [("host", host.as_str()), ("content-type", content_type)].into_iter(),
+        aws_sigv4::http_request::SignableBody::Bytes(body.as_bytes()),
+    )?;
+    let (instructions, _) = aws_sigv4::http_request::sign(signable, &params)?.into_parts();
+    instructions.apply_to_request_http1x(&mut req);
 
     let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let https = hyper_rustls::HttpsConnectorBuilder::new()

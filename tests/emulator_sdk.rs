@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use aws_credential_types::Credentials;
 use aws_sdk_sso::config::retry::RetryConfig;
 use aws_sdk_ssooidc::error::{ProvideErrorMetadata, SdkError};
-use keyless::emulator::sigv4;
 use serde_json::json;
 use support::{Emulator, TempDir, request};
 
@@ -840,39 +839,47 @@ async fn injected_faults_are_500s_that_the_sdk_retries() {
     assert_eq!(emu.get("/_emulator/stats").status, 200);
 }
 
-/// A raw awsQuery call signed with the emulator's own signer (no IAM SDK client in the tree).
+/// The `<Message>` of an awsQuery error document, unescaped.
+fn message(r: &support::Response) -> String {
+    let text = r.text();
+    let start = text.find("<Message>").expect("an error message") + "<Message>".len();
+    let end = text[start..].find("</Message>").unwrap() + start;
+    text[start..end].replace("&apos;", "'").replace("&quot;", "\"").replace("&amp;", "&")
+}
+
+/// A raw awsQuery call signed with AWS's signer for `service` in `region` (no IAM SDK client
+/// in the tree).
 fn query_call(
     emu: &Emulator,
-    service: &str,
+    (service, region): (&str, &str),
     akid: &str,
     secret: &str,
     body: &str,
     at: i64,
 ) -> support::Response {
-    let headers = vec![
-        ("host".to_string(), emu.addr().to_string()),
-        (
-            "content-type".to_string(),
-            "application/x-www-form-urlencoded; charset=utf-8".to_string(),
-        ),
-    ];
-    let parts = sigv4::RequestParts {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &headers,
-        body: body.as_bytes(),
-    };
-    let key = sigv4::SigningKey {
-        access_key_id: akid,
-        secret,
-        session_token: None,
-        region: "us-east-1",
-        service,
-    };
-    let added = sigv4::sign(&parts, &key, at);
-    let mut all: Vec<(&str, &str)> = vec![("content-type", &headers[1].1)];
-    all.extend(added.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let host = emu.addr().to_string();
+    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+    let identity = aws_credential_types::Credentials::new(akid, secret, None, None, "test").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(std::time::UNIX_EPOCH + Duration::from_secs(at as u64))
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let signable = SignableRequest::new(
+        "POST",
+        "/",
+        [("host", host.as_str()), ("content-type", content_type)].into_iter(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut all: Vec<(&str, &str)> = vec![("content-type", content_type)];
+    all.extend(instructions.headers());
     request(emu.addr(), "POST", "/", &all, body.as_bytes())
 }
 
@@ -889,7 +896,7 @@ async fn iam_access_keys_can_be_listed_and_deactivated() {
 
     let list = query_call(
         &emu,
-        "iam",
+        ("iam", "us-east-1"),
         DEMO_KEY,
         DEMO_SECRET,
         "Action=ListAccessKeys&Version=2010-05-08",
@@ -915,7 +922,7 @@ async fn iam_access_keys_can_be_listed_and_deactivated() {
 
     let wrong_service = query_call(
         &emu,
-        "sts",
+        ("sts", "us-east-1"),
         DEMO_KEY,
         DEMO_SECRET,
         "Action=ListAccessKeys&Version=2010-05-08",
@@ -923,10 +930,35 @@ async fn iam_access_keys_can_be_listed_and_deactivated() {
     );
     assert_eq!(wrong_service.status, 403);
     assert!(wrong_service.text().contains("<Code>SignatureDoesNotMatch</Code>"));
-
+    assert_eq!(message(&wrong_service), "Credential should be scoped to correct service: 'iam'. ");
+    // IAM is global: in the commercial partition it is signed for us-east-1 only, and AWS
+    // names every problem it found.
+    let list = "Action=ListAccessKeys&Version=2010-05-08";
+    let wrong_region = query_call(&emu, ("iam", "eu-west-1"), DEMO_KEY, DEMO_SECRET, list, now);
+    assert_eq!(wrong_region.status, 403);
+    assert!(wrong_region.text().contains("<Code>SignatureDoesNotMatch</Code>"));
+    assert_eq!(
+        message(&wrong_region),
+        "Credential should be scoped to a valid region, not 'eu-west-1'. "
+    );
+    let both = query_call(&emu, ("sts", "eu-west-1"), DEMO_KEY, DEMO_SECRET, list, now);
+    assert_eq!(
+        message(&both),
+        "Credential should be scoped to a valid region, not 'eu-west-1'. \
+         Credential should be scoped to correct service: 'iam'. "
+    );
+    // STS answers in every region.
+    let gci = "Action=GetCallerIdentity&Version=2011-06-15";
+    for region in ["eu-west-1", "ap-northeast-2", "us-gov-west-1", "cn-north-1"] {
+        let r = query_call(&emu, ("sts", region), DEMO_KEY, DEMO_SECRET, gci, now);
+        assert_eq!(r.status, 200, "{region}: {}", r.text());
+    }
+    let nowhere = query_call(&emu, ("sts", "nowhere"), DEMO_KEY, DEMO_SECRET, gci, now);
+    assert_eq!(nowhere.status, 403);
+    assert_eq!(message(&nowhere), "Credential should be scoped to a valid region. ");
     let bad = query_call(
         &emu,
-        "iam",
+        ("iam", "us-east-1"),
         DEMO_KEY,
         DEMO_SECRET,
         &format!(
@@ -938,7 +970,7 @@ async fn iam_access_keys_can_be_listed_and_deactivated() {
     assert!(bad.text().contains("<Code>ValidationError</Code>"));
     let update = query_call(
         &emu,
-        "iam",
+        ("iam", "us-east-1"),
         DEMO_KEY,
         DEMO_SECRET,
         &format!(
@@ -952,7 +984,7 @@ async fn iam_access_keys_can_be_listed_and_deactivated() {
 
     let after = query_call(
         &emu,
-        "iam",
+        ("iam", "us-east-1"),
         DEMO_KEY,
         DEMO_SECRET,
         "Action=ListAccessKeys&Version=2010-05-08",
@@ -998,7 +1030,7 @@ async fn sts_rejects_missing_malformed_and_stale_signatures() {
     let stale = keyless::time::now() - 20 * 60;
     let r = query_call(
         &emu,
-        "sts",
+        ("sts", "us-east-1"),
         DEMO_KEY,
         DEMO_SECRET,
         "Action=GetCallerIdentity&Version=2011-06-15",
@@ -1012,7 +1044,7 @@ async fn sts_rejects_missing_malformed_and_stale_signatures() {
 
     let r = query_call(
         &emu,
-        "sts",
+        ("sts", "us-east-1"),
         DEMO_KEY,
         DEMO_SECRET,
         "Action=AssumeRole&Version=2011-06-15",

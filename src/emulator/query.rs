@@ -139,6 +139,9 @@ pub fn handle(emu: &Emulator, op: &str, req: &Request) -> Reply {
     }
 }
 
+/// IAM's signing region in the commercial partition.
+const IAM_SIGNING_REGION: &str = "us-east-1";
+
 const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
 const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. \
      Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
@@ -197,14 +200,8 @@ pub fn authenticate(emu: &Emulator, req: &Request, service: &str) -> Result<Prin
             return Err(qerr(403, "InvalidClientTokenId", INVALID_TOKEN));
         }
     };
-    check_date(amz_date, &auth.date, now)?;
-    if auth.service != service {
-        return Err(qerr(
-            403,
-            "SignatureDoesNotMatch",
-            format!("Credential should be scoped to correct service: '{service}'."),
-        ));
-    }
+    let signed_at = check_date(amz_date, &auth.date, now)?;
+    check_scope(&auth, service)?;
     let parts = RequestParts {
         method: &req.method,
         path: &req.path,
@@ -212,15 +209,43 @@ pub fn authenticate(emu: &Emulator, req: &Request, service: &str) -> Result<Prin
         headers: &req.headers,
         body: &req.body,
     };
-    let expected = sigv4::expected_signature(&parts, &auth, &secret);
+    let signed_at = std::time::SystemTime::UNIX_EPOCH
+        + std::time::Duration::from_secs(u64::try_from(signed_at).unwrap_or(0));
+    let expected = sigv4::expected_signature(&parts, &auth, &secret, token, signed_at)
+        .map_err(|m| qerr(400, "IncompleteSignature", m))?;
     if !sigv4::constant_time_eq(&expected, &auth.signature) {
         return Err(qerr(403, "SignatureDoesNotMatch", SIGNATURE_MISMATCH));
     }
     Ok(principal)
 }
 
-/// `X-Amz-Date` must parse, match the scope date, and be within 15 minutes of now.
-fn check_date(amz_date: &str, scope_date: &str, now: i64) -> Result<(), QueryError> {
+/// The credential scope must name the service and a region it answers in, with AWS's
+/// messages (each sentence ends with ". ", and AWS lists every problem it found). IAM is
+/// global: in the commercial partition, which the emulator is, it is signed for `us-east-1`.
+/// STS has an endpoint in every region and accepts any valid region name.
+fn check_scope(auth: &sigv4::Authorization, service: &str) -> Result<(), QueryError> {
+    let region_ok = match service {
+        "iam" => auth.region == IAM_SIGNING_REGION,
+        _ => crate::team::is_region(&auth.region),
+    };
+    let mut message = String::new();
+    if !region_ok {
+        message.push_str(&match service {
+            "iam" => {
+                format!("Credential should be scoped to a valid region, not '{}'. ", auth.region)
+            }
+            _ => "Credential should be scoped to a valid region. ".to_string(),
+        });
+    }
+    if auth.service != service {
+        message.push_str(&format!("Credential should be scoped to correct service: '{service}'. "));
+    }
+    if message.is_empty() { Ok(()) } else { Err(qerr(403, "SignatureDoesNotMatch", message)) }
+}
+
+/// `X-Amz-Date` must parse, match the scope date, and be within 15 minutes of now; returns
+/// the signing time in epoch seconds.
+fn check_date(amz_date: &str, scope_date: &str, now: i64) -> Result<i64, QueryError> {
     let b = amz_date.as_bytes();
     let valid = b.len() == 16
         && b[8] == b'T'
@@ -270,7 +295,7 @@ fn check_date(amz_date: &str, scope_date: &str, now: i64) -> Result<(), QueryErr
             ),
         ));
     }
-    Ok(())
+    Ok(at)
 }
 
 #[cfg(test)]

@@ -1,9 +1,15 @@
-//! AWS Signature Version 4: parsing the `Authorization` header, canonicalising a request and
-//! computing its signature. Pure functions only; which keys exist and what a failure means to
-//! a client is decided by the awsQuery front end (`query.rs`).
+//! AWS Signature Version 4 verification: parsing the `Authorization` header, and recomputing
+//! the signature with AWS's own signer (`aws-sigv4`), so there is one SigV4 implementation in
+//! keyless and it is AWS's. Which keys exist and what a failure means to a client is decided
+//! by the awsQuery front end (`query.rs`).
 
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use std::time::SystemTime;
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    SessionTokenMode, SignableBody, SignableRequest, SigningSettings, sign,
+};
+use aws_sigv4::sign::v4;
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...,
 /// Signature=...` header.
@@ -76,7 +82,7 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, String> {
     })
 }
 
-/// The request as received, enough to canonicalise it.
+/// The request as received.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestParts<'a> {
     pub method: &'a str,
@@ -89,156 +95,72 @@ pub struct RequestParts<'a> {
     pub body: &'a [u8],
 }
 
-/// RFC 3986 percent-encoding with only the unreserved characters kept (SigV4 `UriEncode`).
-pub fn uri_encode(s: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
-        if keep || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
-}
-
-fn canonical_query(query: &str) -> String {
-    let mut pairs: Vec<(String, String)> = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (uri_encode(&decode(k), false), uri_encode(&decode(v), false))
-        })
-        .collect();
-    pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
-}
-
-fn header_value(headers: &[(String, String)], name: &str) -> Option<String> {
-    let values: Vec<String> = headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect();
-    if values.is_empty() { None } else { Some(values.join(",")) }
-}
-
-/// `hex(SHA256(data))`.
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
-/// The canonical request for `req`, signing the headers named in `signed_headers`.
-pub fn canonical_request(req: &RequestParts<'_>, signed_headers: &[String]) -> String {
-    // Non-S3 services encode the already-encoded path once more.
-    let path = if req.path.is_empty() { "/" } else { req.path };
-    let canonical_uri = uri_encode(path, true);
-    let headers: String = signed_headers
-        .iter()
-        .map(|h| format!("{h}:{}\n", header_value(req.headers, h).unwrap_or_default()))
-        .collect();
-    let payload_hash =
-        header_value(req.headers, "x-amz-content-sha256").unwrap_or_else(|| sha256_hex(req.body));
-    format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
-        req.method,
-        canonical_uri,
-        canonical_query(req.query),
-        headers,
-        signed_headers.join(";"),
-        payload_hash
-    )
-}
-
-/// `AWS4-HMAC-SHA256\n<amz_date>\n<scope>\n<hex(SHA256(canonical))>`.
-pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", sha256_hex(canonical_request.as_bytes()))
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// The hex signature of `string_to_sign` with the key derived from `secret` and the scope.
-pub fn signature(
+/// The signature `auth` should carry for `req` if it was made with `secret` (and
+/// `session_token`, for temporary keys) at `time`, computed by AWS's own signer: the request is
+/// rebuilt from exactly the headers the client says it signed, so the signer makes the same
+/// canonical request the client made. An error means the request cannot be signed at all
+/// (a header value or URI no signer accepts).
+pub fn expected_signature(
+    req: &RequestParts<'_>,
+    auth: &Authorization,
     secret: &str,
-    date: &str,
-    region: &str,
-    service: &str,
-    string_to_sign: &str,
-) -> String {
-    let k_date = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
-    let k_region = hmac(&k_date, region.as_bytes());
-    let k_service = hmac(&k_region, service.as_bytes());
-    let k_signing = hmac(&k_service, b"aws4_request");
-    hex::encode(hmac(&k_signing, string_to_sign.as_bytes()))
-}
-
-/// The signature `auth` should carry for `req` if it was made with `secret`.
-pub fn expected_signature(req: &RequestParts<'_>, auth: &Authorization, secret: &str) -> String {
-    let amz_date = header_value(req.headers, "x-amz-date").unwrap_or_default();
-    let canonical = canonical_request(req, &auth.signed_headers);
-    let sts = string_to_sign(&amz_date, &auth.scope(), &canonical);
-    signature(secret, &auth.date, &auth.region, &auth.service, &sts)
+    session_token: Option<&str>,
+    time: SystemTime,
+) -> Result<String, String> {
+    let signed = |name: &str| auth.signed_headers.iter().any(|h| h.eq_ignore_ascii_case(name));
+    // The signer adds `x-amz-date` (from `time`) and `x-amz-security-token` (from the
+    // identity) itself; every other signed header is passed through as received.
+    let headers = req.headers.iter().filter(|(k, _)| {
+        signed(k)
+            && !k.eq_ignore_ascii_case("x-amz-date")
+            && !k.eq_ignore_ascii_case("x-amz-security-token")
+    });
+    let mut settings = SigningSettings::default();
+    // Sign what the client signed, no less: the default exclusions are a client's choice.
+    settings.excluded_headers = Some(Vec::new());
+    if !signed("x-amz-security-token") {
+        settings.session_token_mode = SessionTokenMode::Exclude;
+    }
+    let body = match req
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-content-sha256") && signed(k))
+    {
+        Some((_, hash)) => SignableBody::Precomputed(hash.trim().to_string()),
+        None => SignableBody::Bytes(req.body),
+    };
+    let uri = if req.query.is_empty() {
+        req.path.to_string()
+    } else {
+        format!("{}?{}", req.path, req.query)
+    };
+    let identity = Credentials::new(
+        &auth.access_key_id,
+        secret,
+        session_token.map(str::to_string),
+        None,
+        "emulator",
+    )
+    .into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&auth.region)
+        .name(&auth.service)
+        .time(time)
+        .settings(settings)
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let signable =
+        SignableRequest::new(req.method, uri, headers.map(|(k, v)| (k.as_str(), v.as_str())), body)
+            .map_err(|e| e.to_string())?;
+    let (_, signature) = sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
+    Ok(signature)
 }
 
 /// Equality that takes the same time wherever the strings differ.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// What a client needs to sign a request.
-#[derive(Debug, Clone, Copy)]
-pub struct SigningKey<'a> {
-    pub access_key_id: &'a str,
-    pub secret: &'a str,
-    pub session_token: Option<&'a str>,
-    pub region: &'a str,
-    pub service: &'a str,
-}
-
-/// Signs `req` (whose headers must already include `host`) at `epoch` and returns the headers
-/// to add: `x-amz-date`, `x-amz-security-token` (for temporary keys) and `authorization`.
-/// Every header of `req` is signed.
-pub fn sign(req: &RequestParts<'_>, key: &SigningKey<'_>, epoch: i64) -> Vec<(String, String)> {
-    let amz_date = crate::time::amz_date(epoch);
-    let mut added = vec![("x-amz-date".to_string(), amz_date.clone())];
-    if let Some(token) = key.session_token {
-        added.push(("x-amz-security-token".to_string(), token.to_string()));
-    }
-    let mut all: Vec<(String, String)> = req.headers.to_vec();
-    all.extend(added.iter().cloned());
-    let mut names: Vec<String> = all.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
-    names.sort();
-    names.dedup();
-    let signed_req = RequestParts { headers: &all, ..*req };
-    let auth = Authorization {
-        access_key_id: key.access_key_id.to_string(),
-        date: amz_date[..8].to_string(),
-        region: key.region.to_string(),
-        service: key.service.to_string(),
-        signed_headers: names.clone(),
-        signature: String::new(),
-    };
-    let sig = expected_signature(&signed_req, &auth, key.secret);
-    added.push((
-        "authorization".to_string(),
-        format!(
-            "AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={}, Signature={sig}",
-            key.access_key_id,
-            auth.scope(),
-            names.join(";")
-        ),
-    ));
-    added
 }
 
 #[cfg(test)]
@@ -249,43 +171,47 @@ mod tests {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
-    /// The botocore request from the wire-protocol reference (§4.4 item 9).
-    #[test]
-    fn canonical_request_matches_the_botocore_worked_example() {
-        let headers = h(&[
-            ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
-            ("Host", "127.0.0.1:46243"),
-            ("X-Amz-Date", "20261121T185837Z"),
-            ("X-Amz-Security-Token", "tok+/="),
-            ("User-Agent", "Botocore/1.43.11"),
-        ]);
-        let req = RequestParts {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &headers,
-            body: b"Action=GetCallerIdentity&Version=2011-06-15",
-        };
-        let auth = parse_authorization(
-            "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLEEXAMPLE/20261121/us-west-2/sts/aws4_request, \
-             SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature=c0acc78e0000000000000000000000000000000000000000000000000000ffff",
+    fn at(epoch: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(epoch)
+    }
+
+    /// Signs like a client with AWS's signer and default settings; returns the headers as sent.
+    fn client_sign(
+        req: &RequestParts<'_>,
+        secret: &str,
+        token: Option<&str>,
+        time: SystemTime,
+    ) -> Vec<(String, String)> {
+        let identity =
+            Credentials::new("AKIATEST", secret, token.map(str::to_string), None, "t").into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("sts")
+            .time(time)
+            .settings(SigningSettings::default())
+            .build()
+            .unwrap()
+            .into();
+        let uri = format!("{}?{}", req.path, req.query);
+        let signable = SignableRequest::new(
+            req.method,
+            uri,
+            req.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            SignableBody::Bytes(req.body),
         )
         .unwrap();
-        assert_eq!(auth.region, "us-west-2");
-        assert_eq!(auth.service, "sts");
-        let canonical = canonical_request(&req, &auth.signed_headers);
-        assert_eq!(
-            canonical,
-            "POST\n/\n\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\n\
-             host:127.0.0.1:46243\nx-amz-date:20261121T185837Z\nx-amz-security-token:tok+/=\n\n\
-             content-type;host;x-amz-date;x-amz-security-token\n\
-             ab821ae955788b0e33ebd34c208442ccfc2d406e2edc5e7a39bd6458fbb4f843"
-        );
-        let sts = string_to_sign("20261121T185837Z", &auth.scope(), &canonical);
-        assert!(sts.starts_with(
-            "AWS4-HMAC-SHA256\n20261121T185837Z\n20261121/us-west-2/sts/aws4_request\n15ba2df6"
-        ));
-        assert!(sts.ends_with("d1"), "{sts}");
+        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+        let mut all = req.headers.to_vec();
+        all.extend(instructions.headers().map(|(k, v)| (k.to_string(), v.to_string())));
+        all
+    }
+
+    fn verify(req: &RequestParts<'_>, secret: &str, token: Option<&str>, time: SystemTime) -> bool {
+        let header = &req.headers.iter().find(|(k, _)| k == "authorization").unwrap().1;
+        let auth = parse_authorization(header).unwrap();
+        let expected = expected_signature(req, &auth, secret, token, time).unwrap();
+        constant_time_eq(&expected, &auth.signature)
     }
 
     /// AWS's published example key and signature (IAM ListUsers, GET with a query string).
@@ -311,39 +237,50 @@ mod tests {
             signed_headers: vec!["content-type".into(), "host".into(), "x-amz-date".into()],
             signature: String::new(),
         };
+        let time = at(1_440_938_160); // 2015-08-30T12:36:00Z
         assert_eq!(
-            expected_signature(&req, &auth, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            expected_signature(&req, &auth, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None, time)
+                .unwrap(),
             "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
         );
     }
 
     #[test]
-    fn sign_and_verify_round_trip_and_tampering_is_detected() {
-        let headers =
-            h(&[("host", "127.0.0.1:1"), ("content-type", "application/x-www-form-urlencoded")]);
+    fn signed_requests_verify_and_tampering_is_detected() {
+        let headers = h(&[
+            ("host", "127.0.0.1:1"),
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("user-agent", "unsigned/1.0"),
+        ]);
         let body = b"Action=GetCallerIdentity&Version=2011-06-15";
-        let req = RequestParts { method: "POST", path: "/", query: "", headers: &headers, body };
-        let key = SigningKey {
-            access_key_id: "AKIATEST",
-            secret: "s3cret",
-            session_token: Some("tok"),
-            region: "us-east-1",
-            service: "sts",
+        let req = RequestParts {
+            method: "POST",
+            path: "/",
+            query: "b=2&a=x%2Fy",
+            headers: &headers,
+            body,
         };
-        let mut all = headers.clone();
-        all.extend(sign(&req, &key, 1_795_316_357));
-        let auth_value = &all.iter().find(|(k, _)| k == "authorization").unwrap().1;
-        let auth = parse_authorization(auth_value).unwrap();
-        assert_eq!(
-            auth.signed_headers,
-            ["content-type", "host", "x-amz-date", "x-amz-security-token"]
-        );
+        let time = at(1_795_316_357);
+        let all = client_sign(&req, "s3cret", Some("tok+/="), time);
         let signed = RequestParts { headers: &all, ..req };
-        assert!(constant_time_eq(&expected_signature(&signed, &auth, "s3cret"), &auth.signature));
-        assert!(!constant_time_eq(&expected_signature(&signed, &auth, "wrong"), &auth.signature));
+        assert!(verify(&signed, "s3cret", Some("tok+/="), time));
+        assert!(!verify(&signed, "wrong", Some("tok+/="), time));
+        assert!(!verify(&signed, "s3cret", Some("other"), time));
+        assert!(!verify(&signed, "s3cret", Some("tok+/="), at(1_795_316_358)));
         let tampered =
             RequestParts { body: b"Action=GetCallerIdentity&Version=2011-06-16", ..signed };
-        assert_ne!(expected_signature(&tampered, &auth, "s3cret"), auth.signature);
+        assert!(!verify(&tampered, "s3cret", Some("tok+/="), time));
+        let requery = RequestParts { query: "b=3&a=x%2Fy", ..signed };
+        assert!(!verify(&requery, "s3cret", Some("tok+/="), time));
+        // Headers the client did not sign may change on the way.
+        let mut retagged = all.clone();
+        retagged.iter_mut().find(|(k, _)| k == "user-agent").unwrap().1 = "proxy".into();
+        assert!(verify(
+            &RequestParts { headers: &retagged, ..signed },
+            "s3cret",
+            Some("tok+/="),
+            time
+        ));
     }
 
     #[test]
@@ -361,11 +298,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.signed_headers, ["host"]);
-    }
-
-    #[test]
-    fn query_strings_are_decoded_reencoded_and_sorted() {
-        assert_eq!(canonical_query("b=2&a=x%2Fy&a=+"), "a=%20&a=x%2Fy&b=2");
-        assert_eq!(uri_encode("a b/~", true), "a%20b/~");
     }
 }

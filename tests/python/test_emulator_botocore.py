@@ -373,3 +373,53 @@ print(json.dumps({"scoped": token(scopes=["sso:account:access"]), "legacy": toke
     )
     assert out["scoped"] == {"expiresIn": 3600, "refresh": True, "refreshed": 3600}
     assert out["legacy"] == {"expiresIn": 8 * 3600, "refresh": False}
+
+
+def test_sigv4_credential_scope_is_checked_like_aws(start_emulator, aws_env):
+    """botocore's own signer: IAM is global and signed for us-east-1; a request scoped to
+    another region or service is refused with AWS's messages; STS answers in any region."""
+    emu = start_emulator()
+    out = run(
+        """
+import urllib.request, urllib.error
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+def msg(fn, *a, **k):
+    try:
+        fn(*a, **k)
+    except ClientError as e:
+        return [e.response["Error"]["Code"], e.response["Error"]["Message"]]
+    raise AssertionError("expected an error")
+key = dict(aws_access_key_id=IN["key"], aws_secret_access_key=IN["secret"])
+iam_home = s.create_client("iam", region_name="us-east-1", **key)
+iam_away = s.create_client("iam", region_name="eu-west-1", **key)
+res = {"home": len(iam_home.list_access_keys()["AccessKeyMetadata"]),
+       "away": msg(iam_away.list_access_keys)}
+res["sts"] = [s.create_client("sts", region_name=r, **key).get_caller_identity()["Account"]
+              for r in ("eu-west-1", "ap-southeast-2", "us-gov-west-1")]
+# An IAM call signed for the sts service, as a misconfigured signer would.
+body = "Action=ListAccessKeys&Version=2010-05-08"
+req = AWSRequest(method="POST", url=IN["url"] + "/", data=body,
+                 headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+SigV4Auth(Credentials(IN["key"], IN["secret"]), "sts", "us-east-1").add_auth(req)
+try:
+    urllib.request.urlopen(urllib.request.Request(req.url, data=body.encode(), headers=dict(req.headers), method="POST"))
+    raise AssertionError("the wrongly scoped request was accepted")
+except urllib.error.HTTPError as e:
+    text = e.read().decode()
+    import xml.etree.ElementTree as ET
+    ns = {"i": "https://iam.amazonaws.com/doc/2010-05-08/"}
+    root = ET.fromstring(text)
+    res["service"] = [e.code, root.find("i:Error/i:Code", ns).text, root.find("i:Error/i:Message", ns).text]
+print(json.dumps(res))
+""",
+        aws_env(emu),
+        key=DEMO_KEY,
+        secret=DEMO_SECRET,
+        url=emu.url,
+    )
+    assert out["home"] == 1
+    assert out["away"] == ["SignatureDoesNotMatch", "Credential should be scoped to a valid region, not 'eu-west-1'. "]
+    assert out["sts"] == ["111111111111"] * 3
+    assert out["service"] == [403, "SignatureDoesNotMatch", "Credential should be scoped to correct service: 'iam'. "]
