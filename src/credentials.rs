@@ -1,7 +1,8 @@
 //! Role credentials for `credential_process`: served from the secure store while more than
 //! 15 minutes remain (less makes botocore run the helper again on every call), else fetched
 //! with GetRoleCredentials under a per-role cross-process lock, so a burst of concurrent
-//! callers makes one call.
+//! callers makes one call. A definitive failure is shared the same way: the callers that
+//! waited on the lock reuse the holder's verdict (see [`crate::verdict`]).
 
 use std::time::Duration;
 
@@ -30,6 +31,11 @@ impl RoleRef {
     fn key(&self) -> String {
         records::role_key(&self.session, &self.account, &self.role)
     }
+
+    /// The name of the role's lock, and of the verdict its holder leaves for the waiters.
+    fn lock_name(&self) -> String {
+        format!("role:{}:{}:{}", self.session, self.account, self.role)
+    }
 }
 
 /// Cached credentials with enough time left, if any. No network, no async runtime.
@@ -43,18 +49,55 @@ pub fn get(store: &dyn Store, r: &RoleRef) -> anyhow::Result<RoleCredentials> {
     if let Some(c) = cached(store, r)? {
         return Ok(c);
     }
-    let _lock =
-        crate::lock::acquire(&format!("role:{}:{}:{}", r.session, r.account, r.role), LOCK_WAIT)?;
+    let name = r.lock_name();
+    let _lock = crate::lock::acquire(&name, LOCK_WAIT)?;
     // Whoever held the lock before us has probably just stored fresh credentials.
     if let Some(c) = cached(store, r)? {
         return Ok(c);
     }
-    crate::util::block_on(fetch(store, r))
+    // Or was just told something that asking again would not change.
+    let epoch = crate::verdict::epoch(&r.session);
+    for verdict in [&name, &token::lock_name(&r.session)] {
+        if let Some(e) = crate::verdict::check(verdict, &epoch) {
+            return Err(e);
+        }
+    }
+    crate::util::block_on(attempt(store, r)).map_err(|f| match f {
+        Failure::Definitive(e) => {
+            crate::verdict::record(&name, &epoch, &e);
+            e
+        }
+        Failure::Other(e) => e,
+    })
+}
+
+/// Why fetching failed: an answer that asking AWS again moments later would not change (the
+/// role is not assigned, the session needs a new sign-in), or anything else (throttling,
+/// server errors, the network), which is never shared.
+enum Failure {
+    Definitive(anyhow::Error),
+    Other(anyhow::Error),
+}
+
+impl Failure {
+    fn classify(e: anyhow::Error) -> Failure {
+        if crate::error::find(&e).is_some_and(|k| k.sign_in.is_some()) {
+            Failure::Definitive(e)
+        } else {
+            Failure::Other(e)
+        }
+    }
 }
 
 /// Fetches fresh credentials (refreshing the token if needed) and stores them.
 pub async fn fetch(store: &dyn Store, r: &RoleRef) -> anyhow::Result<RoleCredentials> {
-    let mut tok = token::valid_token(store, &r.session, false).await?;
+    attempt(store, r).await.map_err(|f| match f {
+        Failure::Definitive(e) | Failure::Other(e) => e,
+    })
+}
+
+async fn attempt(store: &dyn Store, r: &RoleRef) -> Result<RoleCredentials, Failure> {
+    let mut tok = token::valid_token(store, &r.session, false).await.map_err(Failure::classify)?;
     let client = clients::portal(&tok.region);
     let mut retried = false;
     let creds = loop {
@@ -64,26 +107,22 @@ pub async fn fetch(store: &dyn Store, r: &RoleRef) -> anyhow::Result<RoleCredent
             Ok(c) => break c,
             // The token was rejected although it looked valid (clock skew, or revoked): one
             // forced refresh, then give up with the sign-in hint.
+            // A refused refresh says so (and is shared with the session's waiters); a
+            // failed one (network, throttling) says that instead.
             Err(RoleError::Unauthorized) if !retried => {
                 retried = true;
-                tok = token::valid_token(store, &r.session, true)
-                    .await
-                    .map_err(|_| revoked(&r.session))?;
+                tok =
+                    token::valid_token(store, &r.session, true).await.map_err(Failure::classify)?;
             }
-            Err(RoleError::Unauthorized) => return Err(revoked(&r.session)),
-            Err(RoleError::Other(e)) => return Err(e),
+            Err(RoleError::Unauthorized) => {
+                return Err(Failure::Definitive(token::no_longer_valid(&r.session)));
+            }
+            Err(RoleError::NotAssigned(e)) => return Err(Failure::Definitive(e)),
+            Err(RoleError::Other(e)) => return Err(Failure::Other(e)),
         }
     };
-    records::save(store, &r.key(), &creds)?;
+    records::save(store, &r.key(), &creds).map_err(Failure::Other)?;
     Ok(creds)
-}
-
-fn revoked(session: &str) -> anyhow::Error {
-    crate::sso::sign_in_again(
-        session,
-        format!("the SSO session `{session}` is no longer valid (expired, signed out or revoked)"),
-    )
-    .into()
 }
 
 /// The `credential_process` document (Version 1), keys in the documented order.

@@ -27,3 +27,4 @@ pub mod team;
 pub mod time;
 pub mod ui;
 pub mod util;
+pub mod verdict;

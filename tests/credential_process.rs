@@ -334,3 +334,120 @@ fn a_crashed_lock_holder_does_not_wedge_later_calls() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_process_json(&out.stdout);
 }
+
+/// Runs `n` concurrent calls of `args` and returns their outputs.
+fn burst(user: &User, args: &[&str], n: usize) -> Vec<std::process::Output> {
+    let children: Vec<_> = (0..n).map(|_| user.spawn(args)).collect();
+    children.into_iter().map(|c| wait_bounded(c, 90)).collect()
+}
+
+/// Every call failed with exit 1, nothing on stdout, and the same message containing `want`.
+fn assert_all_failed_alike(outs: &[std::process::Output], want: &str) {
+    let first = text(&outs[0].stderr);
+    assert!(first.contains(want), "{first}");
+    for o in outs {
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+        assert!(o.stdout.is_empty(), "stdout must stay empty on failure");
+        assert_eq!(text(&o.stderr), first, "every caller prints the holder's message");
+    }
+}
+
+#[test]
+fn a_revoked_session_costs_aws_one_answer_for_fifty_callers() {
+    let emu = Emulator::start(&["--auto-approve", "--latency-ms", "20"]);
+    let mut user = User::new(&emu);
+    // Long enough that the shared answer is certainly still in force when the user signs in
+    // again below, so the successful call proves that the sign-in cleared it.
+    user.extra_env.push(("KEYLESS_VERDICT_TTL_MS".into(), "60000".into()));
+    user.login();
+    emu.disable_user("alice");
+    let (grc, refresh) = (emu.op_count("GetRoleCredentials"), emu.op_count("CreateToken"));
+    let outs = burst(&user, &CP, 50);
+    assert_all_failed_alike(&outs, "run `keyless login --session acme`");
+    assert!(
+        text(&outs[0].stderr).contains("the SSO session `acme` is no longer valid"),
+        "{}",
+        text(&outs[0].stderr)
+    );
+    let stats = emu.stats();
+    assert!(emu.op_count("GetRoleCredentials") - grc <= 1, "one GetRoleCredentials: {stats}");
+    assert!(emu.op_count("CreateToken") - refresh <= 2, "one refresh, at most one more: {stats}");
+    // Another role of the same session: the session's verdict answers without AWS.
+    let (grc, refresh) = (emu.op_count("GetRoleCredentials"), emu.op_count("CreateToken"));
+    let other = user.credential_process("222222222222", "ReadOnly");
+    assert_eq!(other.status.code(), Some(1));
+    assert!(
+        text(&other.stderr).contains("keyless login --session acme"),
+        "{}",
+        text(&other.stderr)
+    );
+    assert_eq!(emu.op_count("GetRoleCredentials"), grc, "the session's verdict answered");
+    assert_eq!(emu.op_count("CreateToken"), refresh, "no refresh attempt for a refused session");
+    // Signing in again clears the verdict at once: the next call works.
+    emu.enable_user("alice");
+    user.login();
+    let out = user.run(&CP);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_process_json(&out.stdout);
+    user.assert_no_secret_leaked(&emu, &[]);
+}
+
+#[test]
+fn an_unassigned_role_costs_aws_one_answer_for_fifty_callers() {
+    let emu = Emulator::start(&["--auto-approve", "--latency-ms", "20"]);
+    let user = User::new(&emu);
+    user.login();
+    let args =
+        ["credential-process", "--session", "acme", "--account", "111111111111", "--role", "Admin"];
+    let outs = burst(&user, &args, 50);
+    assert_all_failed_alike(
+        &outs,
+        "the role `Admin` in account 111111111111 is not assigned to you",
+    );
+    assert!(
+        !text(&outs[0].stderr).contains("keyless login"),
+        "signing in again would not help: {}",
+        text(&outs[0].stderr)
+    );
+    let stats = emu.stats();
+    assert!(emu.op_count("GetRoleCredentials") <= 2, "{stats}");
+    // The answer was about that role only: another role of the session still works.
+    let ok = user.credential_process("111111111111", "Developer");
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+}
+
+#[test]
+fn transient_failures_are_not_shared() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    emu.post_json("/_emulator/faults", &serde_json::json!({"rate": 1.0}));
+    let first = user.run(&CP);
+    assert_eq!(first.status.code(), Some(1));
+    let tried = emu.stats()["faults"]["GetRoleCredentials"].as_u64().unwrap();
+    // The next caller asks AWS itself rather than reusing "the portal kept failing".
+    let second = user.run(&CP);
+    assert_eq!(second.status.code(), Some(1));
+    assert!(emu.stats()["faults"]["GetRoleCredentials"].as_u64().unwrap() > tried);
+    emu.post_json("/_emulator/faults", &serde_json::json!({"rate": 0.0}));
+    let out = user.run(&CP);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn login_if_needed_signs_in_again_after_a_revocation() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    // An administrator revoked the session, then let the user back in: the stored token still
+    // looks valid, but only a new sign-in helps.
+    emu.disable_user("alice");
+    emu.enable_user("alice");
+    let starts = emu.op_count("StartDeviceAuthorization");
+    let mut args = CP.to_vec();
+    args.push("--login-if-needed");
+    let out = user.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_process_json(&out.stdout);
+    assert_eq!(emu.op_count("StartDeviceAuthorization") - starts, 1, "one new sign-in");
+}

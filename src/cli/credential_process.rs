@@ -68,13 +68,21 @@ pub fn run(args: CredentialProcessArgs) -> anyhow::Result<String> {
 }
 
 /// One sign-in for all concurrent callers: whoever takes the lock signs in; the others find
-/// a valid session when they get it.
+/// a valid session when they get it. A token that only looks valid (the portal refused it
+/// moments ago, and that verdict still counts) is no valid session.
 fn sign_in_once(store: &dyn crate::store::Store, r: &RoleRef) -> anyhow::Result<()> {
     use crate::sso::login::{self, LoginOptions};
+    use crate::sso::token;
     let timeout = std::time::Duration::from_secs(180);
     let _lock = crate::lock::acquire(&format!("login:{}", r.session), timeout)?;
-    match crate::util::block_on(crate::sso::token::valid_token(store, &r.session, false)) {
-        Ok(_) => return Ok(()),
+    match crate::util::block_on(token::valid_token(store, &r.session, false)) {
+        Ok(_) => {
+            let epoch = crate::verdict::epoch(&r.session);
+            match crate::verdict::check(&token::lock_name(&r.session), &epoch) {
+                Some(e) if needs_login(&e, &r.session) => {}
+                _ => return Ok(()),
+            }
+        }
         Err(e) if needs_login(&e, &r.session) => {}
         Err(e) => return Err(e),
     }

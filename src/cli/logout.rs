@@ -72,6 +72,7 @@ pub fn run(args: LogoutArgs) -> anyhow::Result<i32> {
             }
         }
         let n = records::delete_session(store.as_ref(), &name)?;
+        let _ = crate::verdict::new_epoch(&name);
         ui::note(format!(
             "Signed out of `{name}`: removed {n} entr{} from the {} keychain.",
             if n == 1 { "y" } else { "ies" },

@@ -1,6 +1,6 @@
 //! The admin API under `/_emulator/`, for tests and the demo: statistics, approving or
-//! denying device codes, disabling users, listing issued secrets and reading access-key
-//! status. Never rate-limited, faulted or counted.
+//! denying device codes, disabling and re-enabling users, listing issued secrets and reading
+//! access-key status. Never rate-limited, faulted or counted.
 
 use serde_json::{Value, json};
 
@@ -53,6 +53,14 @@ pub fn handle(emu: &Emulator, req: &Request) -> Reply {
             }
             emu.lock().disable_user(name);
             Reply::json(200, &json!({"user": name, "disabled": true}))
+        }
+        ("POST", ["users", name, "enable"]) => {
+            if emu.org().user(name).is_none() {
+                return not_found("no such user");
+            }
+            // Lets the user sign in again; what disabling revoked stays revoked.
+            emu.lock().disabled_users.remove(*name);
+            Reply::json(200, &json!({"user": name, "disabled": false}))
         }
         ("POST", ["faults"]) => {
             let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);

@@ -165,6 +165,9 @@ pub async fn login(
         store.delete(&k).map_err(Error::from)?;
     }
     records::save(store, &records::token_key(&session.name), &token)?;
+    // Failures shared for the old token (revoked, not assigned) stop counting now. Only after
+    // the save: a process still working with the old token records into the old epoch.
+    let _ = crate::verdict::new_epoch(&session.name);
     Ok(token)
 }
 

@@ -13,6 +13,9 @@ use crate::secret::Secret;
 pub enum RoleError {
     /// The token was rejected (expired, logged out or revoked).
     Unauthorized,
+    /// The account or role is not assigned to the user (HTTP 403 `ForbiddenException` on AWS,
+    /// 404 `ResourceNotFoundException` in the service model), already phrased for a person.
+    NotAssigned(anyhow::Error),
     /// Anything else, already phrased for a person.
     Other(anyhow::Error),
 }
@@ -84,7 +87,7 @@ pub async fn role_credentials(
 
 /// The role is not assigned to the user: signing in again would not help, so no sign-in hint.
 fn not_assigned(session: &str, account: &str, role: &str) -> RoleError {
-    RoleError::Other(
+    RoleError::NotAssigned(
         Error::user(format!("the role `{role}` in account {account} is not assigned to you"))
             .hint(format!(
                 "check the account and role names, or run `keyless profiles sync --session {session}` to see what you have"

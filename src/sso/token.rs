@@ -26,13 +26,30 @@ fn expired(session: &str, why: &str) -> anyhow::Error {
     sign_in_again(session, format!("the SSO session `{session}` has expired{why}")).into()
 }
 
+/// The portal refused a token that looked valid, and no refresh can replace it.
+pub fn no_longer_valid(session: &str) -> anyhow::Error {
+    sign_in_again(
+        session,
+        format!("the SSO session `{session}` is no longer valid (expired, signed out or revoked)"),
+    )
+    .into()
+}
+
 /// Whether a token can be refreshed: it has a refresh token and a live registration.
 pub fn refreshable(token: &Token, reg: Option<&Registration>, now: i64) -> bool {
     token.refresh_token.is_some() && reg.is_some_and(|r| r.expires_at > now)
 }
 
+/// The name of a session's lock, and of the verdict its holder leaves for the waiters.
+pub fn lock_name(session: &str) -> String {
+    format!("session:{session}")
+}
+
 /// Returns a token with more than the refresh window left, refreshing it if needed.
 /// With `force`, refreshes even a token that still looks valid (after the portal rejected it).
+///
+/// A refused refresh is a verdict: the processes waiting on the session's lock get the same
+/// error without asking AWS again (see [`crate::verdict`]).
 pub async fn valid_token(store: &dyn Store, session: &str, force: bool) -> anyhow::Result<Token> {
     let now = crate::time::now();
     let token: Token = records::load(store, &records::token_key(session))?
@@ -40,7 +57,10 @@ pub async fn valid_token(store: &dyn Store, session: &str, force: bool) -> anyho
     if !force && token.expires_at - now > REFRESH_WINDOW_SECS {
         return Ok(token);
     }
-    let _lock = crate::lock::acquire(&format!("session:{session}"), LOCK_WAIT)?;
+    let name = lock_name(session);
+    let _lock = crate::lock::acquire(&name, LOCK_WAIT)?;
+    // Read before the token: a sign-in that lands after this point voids what we record.
+    let epoch = crate::verdict::epoch(session);
     // Another process may have refreshed while we waited for the lock.
     let reloaded: Token = records::load(store, &records::token_key(session))?
         .ok_or_else(|| not_signed_in(session))?;
@@ -53,9 +73,18 @@ pub async fn valid_token(store: &dyn Store, session: &str, force: bool) -> anyho
     if !refreshable(&reloaded, reg.as_ref(), now) {
         return if reloaded.expires_at > now && !force {
             Ok(reloaded)
+        } else if force {
+            // The portal refused the token and nothing can refresh it.
+            let e = no_longer_valid(session);
+            crate::verdict::record(&name, &epoch, &e);
+            Err(e)
         } else {
             Err(expired(session, ""))
         };
+    }
+    // The previous holder of this lock was refused moments ago: so would we be.
+    if let Some(e) = crate::verdict::check(&name, &epoch) {
+        return Err(e);
     }
     match refresh(store, session, &reloaded, reg.as_ref().expect("checked by refreshable")).await {
         Ok(t) => Ok(t),
@@ -67,7 +96,13 @@ pub async fn valid_token(store: &dyn Store, session: &str, force: bool) -> anyho
                 .into())
         }
         Err(RefreshError::Rejected(msg)) => {
-            Err(expired(session, &format!(" (refresh refused: {msg})")))
+            let e = if force {
+                no_longer_valid(session)
+            } else {
+                expired(session, &format!(" (refresh refused: {msg})"))
+            };
+            crate::verdict::record(&name, &epoch, &e);
+            Err(e)
         }
     }
 }

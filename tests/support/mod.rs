@@ -161,6 +161,12 @@ impl Emulator {
         assert_eq!(r.status, 200, "disabling {user}: {}", r.text());
     }
 
+    /// Lets a disabled user sign in again (what disabling revoked stays revoked).
+    pub fn enable_user(&self, user: &str) {
+        let r = request(self.addr(), "POST", &format!("/_emulator/users/{user}/enable"), &[], b"");
+        assert_eq!(r.status, 200, "enabling {user}: {}", r.text());
+    }
+
     /// Every secret value the emulator has issued.
     pub fn secrets(&self) -> Vec<String> {
         let r = self.get("/_emulator/secrets");
