@@ -28,8 +28,12 @@ use crate::error::Error;
 use crate::secret::Secret;
 use crate::sso::endpoints::{self, Service};
 
-/// Where the login URL takes the browser unless told otherwise.
-pub const DEFAULT_DESTINATION: &str = "https://console.aws.amazon.com/";
+/// Where the login URL takes the browser unless told otherwise: the console of the
+/// partition of `region`.
+pub fn default_destination(region: &str) -> String {
+    crate::partition::console_url(region)
+}
+
 /// The `Issuer` AWS shows for sessions that keyless started.
 pub const ISSUER: &str = "keyless";
 /// How long the federation endpoint may take to answer.
@@ -100,14 +104,9 @@ pub fn portal_console_url(role: &PortalRole, destination: Option<&str>) -> Strin
     url
 }
 
-/// The console's host for `region`'s partition.
-// TODO(partitions): take this from the partition table once it exists.
+/// The console's host for `region`'s partition (the commercial one without a region).
 pub fn console_host(region: Option<&str>) -> &'static str {
-    match region {
-        Some(r) if r.starts_with("cn-") => "console.amazonaws.cn",
-        Some(r) if r.starts_with("us-gov-") => "console.amazonaws-us-gov.com",
-        _ => "console.aws.amazon.com",
-    }
+    crate::partition::of_or_default(region.unwrap_or("us-east-1")).console_host
 }
 
 /// A console page for `service` (e.g. `s3`, `ec2`; else the console home) in `region`. `None`
@@ -144,10 +143,20 @@ pub struct SessionCredentials {
     pub session_token: Secret<String>,
 }
 
-/// The credentials of `profile`, and a description of where they came from.
-pub fn profile_credentials(profile: &str) -> anyhow::Result<(SessionCredentials, String)> {
+/// The credentials of `profile`, a description of where they came from, and a region of the
+/// partition they belong to (which decides the sign-in and console hosts).
+pub fn profile_credentials(profile: &str) -> anyhow::Result<(SessionCredentials, String, String)> {
     let doc = crate::aws_config::read_document(&paths::config_path()?)?;
+    let profile_region = profiles::config_profile(&doc, profile)
+        .and_then(|p| p.get("region").map(|r| r.trim().to_string()))
+        .filter(|r| crate::partition::is_region(r));
     if let Some(managed) = profiles::config_profile(&doc, profile).and_then(|p| p.managed()) {
+        // The Identity Center's region is in the same partition as its roles.
+        let region = crate::sessions::load(&managed.session)
+            .map(|s| s.region)
+            .ok()
+            .or(profile_region)
+            .unwrap_or_else(|| "us-east-1".into());
         let store = crate::store::open()?;
         let r = RoleRef {
             session: managed.session.clone(),
@@ -162,10 +171,16 @@ pub fn profile_credentials(profile: &str) -> anyhow::Result<(SessionCredentials,
                 session_token: c.session_token,
             },
             format!("role {} in account {} (SSO session `{}`)", r.role, r.account, r.session),
+            region,
         ));
     }
     let creds = crate::util::block_on(sdk_credentials(profile))?;
-    Ok((creds, format!("profile `{profile}`")))
+    let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|r| crate::partition::is_region(r)))
+        .or(profile_region)
+        .unwrap_or_else(|| "us-east-1".into());
+    Ok((creds, format!("profile `{profile}`"), region))
 }
 
 async fn sdk_credentials(profile: &str) -> anyhow::Result<SessionCredentials> {
@@ -195,10 +210,12 @@ async fn sdk_credentials(profile: &str) -> anyhow::Result<SessionCredentials> {
     })
 }
 
-/// The federation endpoint: `$AWS_ENDPOINT_URL_SIGNIN` (or `$AWS_ENDPOINT_URL`) + `/federation`,
-/// else `https://signin.aws.amazon.com/federation`.
-pub fn federation_url() -> String {
-    format!("{}/federation", endpoints::resolve(Service::Signin, "us-east-1").trim_end_matches('/'))
+/// The federation endpoint: `$AWS_ENDPOINT_URL_SIGNIN` + `/federation`, else the sign-in host
+/// of the partition of `region` (`https://signin.aws.amazon.com/federation`,
+/// `https://signin.amazonaws.cn/federation`, ...). Never the global `AWS_ENDPOINT_URL`: the
+/// request carries the role's secret key.
+pub fn federation_url(region: &str) -> anyhow::Result<String> {
+    Ok(format!("{}/federation", endpoints::resolve(Service::Signin, region)?.trim_end_matches('/')))
 }
 
 /// The getSigninToken request. It carries the credentials, so it is never shown.
@@ -437,7 +454,7 @@ mod tests {
     fn the_login_url_names_issuer_destination_and_token() {
         let url = login_url(
             "https://signin.aws.amazon.com/federation",
-            DEFAULT_DESTINATION,
+            &default_destination("us-east-1"),
             &Secret::new("tok+en".into()),
         );
         assert_eq!(

@@ -98,7 +98,7 @@ pub async fn fetch(store: &dyn Store, r: &RoleRef) -> anyhow::Result<RoleCredent
 
 async fn attempt(store: &dyn Store, r: &RoleRef) -> Result<RoleCredentials, Failure> {
     let mut tok = token::valid_token(store, &r.session, false).await.map_err(Failure::classify)?;
-    let client = clients::portal(&tok.region);
+    let client = clients::portal(&tok.region).map_err(Failure::Other)?;
     let mut retried = false;
     let creds = loop {
         match portal::role_credentials(&client, &tok.access_token, &r.session, &r.account, &r.role)

@@ -107,8 +107,23 @@ pub fn for_profile(profile: &str) -> anyhow::Result<Identity> {
 }
 
 /// GetCallerIdentity with an SDK configuration.
+///
+/// STS is reached at `AWS_ENDPOINT_URL_STS` or AWS's endpoint for the region, never at the
+/// global `AWS_ENDPOINT_URL` (the request carries the session token).
 pub async fn caller_identity(config: &aws_config::SdkConfig) -> anyhow::Result<Identity> {
-    let sts = aws_sdk_sts::Client::new(config);
+    use crate::sso::endpoints::{self, Service};
+    let region = config.region().map_or("us-east-1", |r| r.as_ref());
+    let variant = crate::partition::Variant {
+        fips: config.use_fips().unwrap_or(false),
+        dual_stack: config.use_dual_stack().unwrap_or(false),
+    };
+    let endpoint = endpoints::resolve_with(Service::Sts, region, variant)?;
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(config)
+            .app_name(crate::sso::clients::app_name())
+            .endpoint_url(endpoint)
+            .build(),
+    );
     let out = sts.get_caller_identity().send().await.map_err(|e| {
         Error::user(format!("STS GetCallerIdentity failed: {}", crate::sso::clients::describe(&e)))
     })?;

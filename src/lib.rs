@@ -15,6 +15,7 @@ pub mod identity;
 pub mod lock;
 pub mod migrate;
 pub mod net;
+pub mod partition;
 pub mod provision;
 pub mod recent;
 pub mod secret;

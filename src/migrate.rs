@@ -23,11 +23,9 @@ use crate::sso::inventory::Assignment;
 use crate::team::TeamFile;
 use crate::ui::{self, Prompter};
 
-/// IAM is global; its requests are signed for us-east-1.
-const IAM_REGION: &str = "us-east-1";
-
-/// Whose key this is, from GetCallerIdentity signed with it.
-pub async fn key_owner(key: &StaticKeys) -> anyhow::Result<Identity> {
+/// Whose key this is, from GetCallerIdentity signed with it, asked of STS in `region` (the
+/// Identity Center's region: its partition is the keys' partition).
+pub async fn key_owner(key: &StaticKeys, region: &str) -> anyhow::Result<Identity> {
     let creds = Credentials::new(
         &key.access_key_id,
         key.secret_access_key.expose(),
@@ -35,13 +33,12 @@ pub async fn key_owner(key: &StaticKeys) -> anyhow::Result<Identity> {
         None,
         "keyless-migrate",
     );
-    let mut b = aws_sdk_sts::Config::builder()
+    let b = aws_sdk_sts::Config::builder()
         .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-        .region(aws_sdk_sts::config::Region::new(IAM_REGION))
-        .credentials_provider(creds);
-    if let Some(url) = endpoints::configured(Service::Sts) {
-        b = b.endpoint_url(url);
-    }
+        .region(aws_sdk_sts::config::Region::new(region.to_string()))
+        .app_name(crate::sso::clients::app_name())
+        .credentials_provider(creds)
+        .endpoint_url(endpoints::resolve(Service::Sts, region)?);
     let out = aws_sdk_sts::Client::from_conf(b.build()).get_caller_identity().send().await.map_err(
         |e| {
             Error::user(format!(
@@ -78,11 +75,23 @@ pub enum Deactivation {
     },
 }
 
+/// The region the IAM of the key owner's partition signs for: from the partition in the
+/// owner's ARN (`arn:aws-cn:iam::…`), else the partition of `region`.
+pub fn iam_region(owner_arn: &str, region: &str) -> &'static str {
+    owner_arn
+        .split(':')
+        .nth(1)
+        .and_then(crate::partition::by_id)
+        .unwrap_or_else(|| crate::partition::of_or_default(region))
+        .iam
+        .signing_region
+}
+
 /// IAM UpdateAccessKey Status=Inactive for the key, signed with the key itself (no
-/// `UserName`: IAM applies it to the calling user). Over HTTPS to IAM, or to the configured
-/// `AWS_ENDPOINT_URL_IAM` / `AWS_ENDPOINT_URL`.
-pub async fn deactivate(key: &StaticKeys) -> anyhow::Result<Deactivation> {
-    let endpoint = endpoints::resolve(Service::Iam, IAM_REGION);
+/// `UserName`: IAM applies it to the calling user). Over HTTPS to the IAM of the partition
+/// whose signing region is `iam_region` (see [`iam_region`]), or to `AWS_ENDPOINT_URL_IAM`.
+pub async fn deactivate(key: &StaticKeys, iam_region: &str) -> anyhow::Result<Deactivation> {
+    let endpoint = endpoints::resolve(Service::Iam, iam_region)?;
     let url: hyper::Uri = endpoint
         .parse()
         .map_err(|_| Error::user(format!("`{endpoint}` is not a valid IAM endpoint URL")))?;
@@ -102,6 +111,7 @@ pub async fn deactivate(key: &StaticKeys) -> anyhow::Result<Deactivation> {
     let mut req = hyper::Request::builder()
         .method("POST")
         .uri(&url)
+        .header("user-agent", concat!("keyless/", env!("CARGO_PKG_VERSION")))
         .header("host", &host)
         .header("content-type", content_type)
         .body(Full::new(bytes::Bytes::from(body.clone())))?;
@@ -116,7 +126,7 @@ pub async fn deactivate(key: &StaticKeys) -> anyhow::Result<Deactivation> {
     let identity = creds.into();
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
-        .region(IAM_REGION)
+        .region(iam_region)
         .name("iam")
         .time(std::time::SystemTime::now())
         .settings(aws_sigv4::http_request::SigningSettings::default())
@@ -252,7 +262,7 @@ fn migrate_one(
         ui::bold(&key.access_key_id),
         key.profile
     ));
-    let owner = match crate::util::block_on(key_owner(key)) {
+    let owner = match crate::util::block_on(key_owner(key, &cx.session.region)) {
         Ok(o) => o,
         Err(e) => return skip(crate::error::render(&e).replace('\n', " ")),
     };
@@ -339,7 +349,7 @@ fn migrate_one(
     }
 
     // 4. Deactivate it, with its own signature.
-    match crate::util::block_on(deactivate(key)) {
+    match crate::util::block_on(deactivate(key, iam_region(&owner.arn, &cx.session.region))) {
         Ok(Deactivation::Done) => {
             ui::note(format!("  deactivated {} in IAM", key.access_key_id));
             Ok(Outcome::Retired {

@@ -480,17 +480,10 @@ pub fn check_start_url(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `us-east-1`, `ap-northeast-2`, `us-gov-west-1`, `eu-isoe-west-1`: letters-dash-…-digits.
+/// A region of any current AWS partition: `us-east-1`, `cn-north-1`, `us-gov-west-1`,
+/// `eusc-de-east-1`, ...
 pub fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
+    crate::partition::is_region(s)
 }
 
 fn sorted<'a, 'i>(
@@ -756,7 +749,14 @@ role = "ReadOnly"
 
     #[test]
     fn regions() {
-        for ok in ["us-east-1", "ap-northeast-2", "us-gov-west-1", "eu-isoe-west-1", "cn-north-1"] {
+        for ok in [
+            "us-east-1",
+            "ap-northeast-2",
+            "us-gov-west-1",
+            "eu-isoe-west-1",
+            "cn-north-1",
+            "eusc-de-east-1",
+        ] {
             assert!(is_region(ok), "{ok}");
         }
         for bad in ["us-east", "US-EAST-1", "useast1", "us-east-1a", "", "u-east-1"] {

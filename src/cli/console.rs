@@ -84,11 +84,13 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<Option<String>> {
         return Ok(None);
     }
 
-    let (creds, what) = console::profile_credentials(&profile)?;
-    let federation = console::federation_url();
+    // The sign-in and console hosts are those of the credentials' partition.
+    let (creds, what, partition_region) = console::profile_credentials(&profile)?;
+    let federation = console::federation_url(&partition_region)?;
     let token = crate::util::block_on(console::signin_token(&federation, args.duration, &creds))?;
-    let destination = destination.as_deref().unwrap_or(console::DEFAULT_DESTINATION);
-    let url = console::login_url(&federation, destination, &token);
+    let destination =
+        destination.unwrap_or_else(|| console::default_destination(&partition_region));
+    let url = console::login_url(&federation, &destination, &token);
     crate::recent::record(&profile);
     if args.print {
         ui::note(format!(

@@ -199,12 +199,12 @@ fn store_fact() -> StoreFact {
     StoreFact::Usable { name, chosen: chosen.into(), sessions }
 }
 
-/// The region whose STS to ask: the environment's, else the first session's, else
-/// us-east-1.
+/// The region whose STS to ask (in its partition): the environment's, else the first
+/// session's, else us-east-1.
 fn sts_region(store: &StoreFact) -> String {
     if let Some(r) = ["AWS_REGION", "AWS_DEFAULT_REGION"]
         .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .find_map(|k| std::env::var(k).ok().filter(|v| crate::partition::is_region(v)))
     {
         return r;
     }
@@ -220,7 +220,15 @@ fn sts_region(store: &StoreFact) -> String {
 
 /// Compares local time with the `Date` of an (unsigned, so refused) STS request.
 fn clock_fact(store: &StoreFact) -> ClockFact {
-    let endpoint = endpoints::resolve(Service::Sts, &sts_region(store));
+    let endpoint = match endpoints::resolve(Service::Sts, &sts_region(store)) {
+        Ok(e) => e,
+        Err(e) => {
+            return ClockFact::Unreachable {
+                endpoint: Service::Sts.env_var().into(),
+                reason: crate::error::find(&e).map_or_else(|| e.to_string(), |k| k.message.clone()),
+            };
+        }
+    };
     let url =
         format!("{}/?Action=GetCallerIdentity&Version=2011-06-15", endpoint.trim_end_matches('/'));
     let before = crate::time::now_millis();

@@ -65,7 +65,7 @@ pub fn run(args: LogoutArgs) -> anyhow::Result<i32> {
         if let Some(t) = &token
             && t.expires_at > crate::time::now()
         {
-            let client = clients::portal(&t.region);
+            let client = clients::portal(&t.region)?;
             if let Err(e) = crate::util::block_on(portal::logout(&client, &t.access_token)) {
                 ui::note(format!("warning: {e}; the local copy is removed anyway"));
                 failed = true;

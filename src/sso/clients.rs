@@ -1,5 +1,7 @@
-//! AWS SDK clients for SSO-OIDC, the SSO portal and STS, built directly from a region and the
-//! endpoint overrides (no shared-config loading: the cold credential path stays cheap).
+//! AWS SDK clients for SSO-OIDC and the SSO portal, built directly from a region and the
+//! endpoint it resolves to (no shared-config loading: the cold credential path stays cheap).
+//! Every request names keyless in its user agent (`app/keyless`), so CloudTrail shows which
+//! tool signed in and fetched credentials.
 //! Retries are the SDK's standard mode with more attempts (throttling in a large organisation
 //! comes in waves), bounded in total time so a `credential_process` caller gets an answer
 //! before it gives up (the Rust SDK waits about 20 s).
@@ -8,7 +10,7 @@ use std::time::Duration;
 
 use aws_sdk_sso::config::retry::RetryConfig;
 use aws_sdk_sso::config::timeout::TimeoutConfig;
-use aws_sdk_sso::config::{BehaviorVersion, Region};
+use aws_sdk_sso::config::{AppName, BehaviorVersion, Region};
 
 use super::endpoints::{self, Service};
 
@@ -30,38 +32,39 @@ fn timeouts() -> TimeoutConfig {
 /// A plain-HTTP client for `http://` endpoints (the local emulator). The SDK's default client
 /// parses the system trust store when it is built, which is most of the cold path's own time
 /// and buys nothing without TLS.
-fn plain_http_client(endpoint: Option<&str>) -> Option<aws_sdk_sso::config::SharedHttpClient> {
-    endpoint
-        .filter(|u| u.starts_with("http://"))
-        .map(|_| aws_smithy_http_client::Builder::new().build_http())
+pub fn plain_http_client(endpoint: &str) -> Option<aws_sdk_sso::config::SharedHttpClient> {
+    endpoint.starts_with("http://").then(|| aws_smithy_http_client::Builder::new().build_http())
 }
 
-/// One builder for every service client: region, retries, timeouts, endpoint override and,
-/// for a plain-HTTP endpoint, a client without TLS. (Each SDK crate has its own config type,
-/// hence a macro rather than a generic function.)
+/// The application name in every SDK request's user agent.
+pub fn app_name() -> AppName {
+    AppName::new("keyless").expect("a valid app name")
+}
+
+/// One builder for every service client: region, retries, timeouts, user agent, the resolved
+/// endpoint (see [`endpoints`]) and, for a plain-HTTP endpoint, a client without TLS. (Each SDK
+/// crate has its own config type, hence a macro rather than a generic function.)
 macro_rules! client {
     ($sdk:ident, $service:expr, $region:expr) => {{
-        let endpoint = endpoints::configured($service);
+        let endpoint = endpoints::resolve($service, $region)?;
         let mut b = $sdk::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new($region.to_owned()))
+            .app_name(app_name())
             .retry_config(retry())
             .timeout_config(timeouts());
-        if let Some(client) = plain_http_client(endpoint.as_deref()) {
+        if let Some(client) = plain_http_client(&endpoint) {
             b = b.http_client(client);
         }
-        if let Some(url) = endpoint {
-            b = b.endpoint_url(url);
-        }
-        $sdk::Client::from_conf(b.build())
+        anyhow::Ok($sdk::Client::from_conf(b.endpoint_url(endpoint).build()))
     }};
 }
 
-pub fn oidc(region: &str) -> aws_sdk_ssooidc::Client {
+pub fn oidc(region: &str) -> anyhow::Result<aws_sdk_ssooidc::Client> {
     client!(aws_sdk_ssooidc, Service::SsoOidc, region)
 }
 
-pub fn portal(region: &str) -> aws_sdk_sso::Client {
+pub fn portal(region: &str) -> anyhow::Result<aws_sdk_sso::Client> {
     client!(aws_sdk_sso, Service::Sso, region)
 }
 

@@ -24,10 +24,12 @@ pub struct Assignment {
 }
 
 /// A portal client that does not retry: [`fanout`] sees every throttle and paces itself.
-pub fn listing_client(region: &str) -> aws_sdk_sso::Client {
+pub fn listing_client(region: &str) -> anyhow::Result<aws_sdk_sso::Client> {
+    let endpoint = endpoints::resolve(Service::Sso, region)?;
     let mut b = aws_sdk_sso::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
+        .app_name(clients::app_name())
         .retry_config(RetryConfig::disabled())
         .timeout_config(
             TimeoutConfig::builder()
@@ -35,10 +37,10 @@ pub fn listing_client(region: &str) -> aws_sdk_sso::Client {
                 .operation_attempt_timeout(Duration::from_secs(10))
                 .build(),
         );
-    if let Some(url) = endpoints::configured(Service::Sso) {
-        b = b.endpoint_url(url);
+    if let Some(client) = clients::plain_http_client(&endpoint) {
+        b = b.http_client(client);
     }
-    aws_sdk_sso::Client::from_conf(b.build())
+    Ok(aws_sdk_sso::Client::from_conf(b.endpoint_url(endpoint).build()))
 }
 
 /// Sorts an SDK error into throttled, worth retrying, or final.
@@ -78,7 +80,7 @@ pub async fn list(
     token: &Secret<String>,
     options: &fanout::Options,
 ) -> anyhow::Result<(Vec<Assignment>, fanout::Report)> {
-    list_with(&listing_client(region), session, token, options).await
+    list_with(&listing_client(region)?, session, token, options).await
 }
 
 /// [`list`] with a given client (which should not retry by itself; see [`listing_client`]).

@@ -74,7 +74,7 @@ fn oidc_error<E, R>(
 where
     E: aws_sdk_ssooidc::error::ProvideErrorMetadata + std::error::Error,
 {
-    let endpoint = endpoints::resolve(Service::SsoOidc, region);
+    let endpoint = endpoints::resolve(Service::SsoOidc, region).unwrap_or_default();
     if clients::is_transport(e) {
         Error::user(format!("could not reach the Identity Center sign-in service at {endpoint}: {}", clients::describe(e)))
             .hint("check your network connection, the SSO region, and AWS_ENDPOINT_URL_SSO_OIDC if you set it")
@@ -146,7 +146,7 @@ pub async fn login(
     session: &SessionConfig,
     opts: &LoginOptions,
 ) -> anyhow::Result<Token> {
-    let client = clients::oidc(&session.region);
+    let client = clients::oidc(&session.region)?;
     let (access, expires_in, refresh) = match opts.flow {
         Flow::Pkce => pkce(store, &client, session, opts).await?,
         Flow::DeviceCode => device(store, &client, session, opts).await?,
@@ -244,7 +244,7 @@ async fn pkce(
     let (verifier, challenge) = pkce_pair();
     let state = crate::util::uuid_v4();
     let url = authorize_url(
-        &endpoints::resolve(Service::SsoOidc, &session.region),
+        &endpoints::resolve(Service::SsoOidc, &session.region)?,
         &reg.client_id,
         &redirect_uri,
         &state,

@@ -86,7 +86,10 @@ pub async fn valid_token(store: &dyn Store, session: &str, force: bool) -> anyho
     if let Some(e) = crate::verdict::check(&name, &epoch) {
         return Err(e);
     }
-    match refresh(store, session, &reloaded, reg.as_ref().expect("checked by refreshable")).await {
+    let client = clients::oidc(&reloaded.region)?;
+    match refresh(&client, store, session, &reloaded, reg.as_ref().expect("checked by refreshable"))
+        .await
+    {
         Ok(t) => Ok(t),
         // The service is unreachable or throttling, but the old token still works: use it.
         Err(RefreshError::Transient(_)) if reloaded.expires_at > now && !force => Ok(reloaded),
@@ -115,12 +118,12 @@ enum RefreshError {
 }
 
 async fn refresh(
+    client: &aws_sdk_ssooidc::Client,
     store: &dyn Store,
     session: &str,
     old: &Token,
     reg: &Registration,
 ) -> Result<Token, RefreshError> {
-    let client = clients::oidc(&old.region);
     let refresh_token = old.refresh_token.as_ref().expect("checked by refreshable");
     let out = client
         .create_token()

@@ -1,0 +1,118 @@
+//! Identity traffic goes only where the user pointed that service: the global
+//! `AWS_ENDPOINT_URL` (set for LocalStack or MinIO) never receives a token, a client secret or
+//! role credentials, and an identity endpoint over plain http is refused unless it is loopback.
+
+mod eco;
+mod support;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use eco::{Home, text};
+use support::Emulator;
+
+const DEV: &str = "111111111111";
+
+/// A listener that records every request it receives (and answers none).
+struct Trap {
+    url: String,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Trap {
+    fn start() -> Trap {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut stream = stream;
+                stream.set_read_timeout(Some(std::time::Duration::from_secs(2))).ok();
+                let mut buf = vec![0u8; 4096];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                record.lock().unwrap().push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        });
+        Trap { url, seen }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn home_without(emu: &Emulator, label: &str, unset: &str, trap: &Trap) -> Home {
+    let mut home = Home::with_emulator(label, emu);
+    home.env.retain(|(k, _)| k != unset);
+    home.env.push(("AWS_ENDPOINT_URL".into(), trap.url.clone()));
+    home.seed_session(emu, "acme");
+    home.write_config(&Home::managed_profile(
+        "acme-dev",
+        &support::keyless_bin(),
+        "acme",
+        DEV,
+        "Developer",
+    ));
+    home
+}
+
+#[test]
+fn console_never_sends_role_credentials_to_the_global_endpoint() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let trap = Trap::start();
+    let home = home_without(&emu, "global-signin", "AWS_ENDPOINT_URL_SIGNIN", &trap);
+
+    let out = home.run(&["console", "--profile", "acme-dev", "--print"]);
+    let stderr = text(&out.stderr);
+    // Without AWS_ENDPOINT_URL_SIGNIN the federation endpoint is AWS's (unreachable here).
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("signin.aws.amazon.com"), "{stderr}");
+    assert_eq!(trap.requests(), Vec::<String>::new(), "the global endpoint got identity traffic");
+}
+
+#[test]
+fn whoami_and_credentials_never_reach_the_global_endpoint() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let trap = Trap::start();
+    let home = home_without(&emu, "global-sts", "AWS_ENDPOINT_URL_STS", &trap);
+
+    // The portal is reached through its own variable: credentials work.
+    let out = home.run(&[
+        "credential-process",
+        "--session",
+        "acme",
+        "--account",
+        DEV,
+        "--role",
+        "Developer",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // STS has no variable of its own: AWS's STS (unreachable here), never the global one.
+    let out = home.run(&["whoami", "--profile", "acme-dev"]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(trap.requests(), Vec::<String>::new(), "the global endpoint got identity traffic");
+}
+
+#[test]
+fn plain_http_identity_endpoint_is_refused_unless_loopback() {
+    let home = Home::new("plain-http");
+    let mut home = home;
+    home.env.push(("AWS_ENDPOINT_URL_SSO_OIDC".into(), "http://192.0.2.10:8080".into()));
+    let out = home.run(&[
+        "login",
+        "--session",
+        "acme",
+        "--start-url",
+        eco::START_URL,
+        "--region",
+        eco::REGION,
+        "--device-code",
+        "--no-browser",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("AWS_ENDPOINT_URL_SSO_OIDC"), "{stderr}");
+    assert!(stderr.contains("https is required"), "{stderr}");
+}
