@@ -5,7 +5,7 @@
 mod eco;
 mod support;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +14,8 @@ use support::Emulator;
 
 const DEV: &str = "111111111111";
 
-/// A listener that records every request it receives (and answers none).
+/// A listener that records every request it receives and refuses it (HTTP 400, an OIDC
+/// `invalid_request`, which no SDK retries).
 struct Trap {
     url: String,
     seen: Arc<Mutex<Vec<String>>>,
@@ -33,6 +34,12 @@ impl Trap {
                 let mut buf = vec![0u8; 4096];
                 let n = stream.read(&mut buf).unwrap_or(0);
                 record.lock().unwrap().push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                let body = r#"{"error":"invalid_request","error_description":"trap"}"#;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nx-amzn-ErrorType: InvalidRequestException\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
             }
         });
         Trap { url, seen }
@@ -115,4 +122,34 @@ fn plain_http_identity_endpoint_is_refused_unless_loopback() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("AWS_ENDPOINT_URL_SSO_OIDC"), "{stderr}");
     assert!(stderr.contains("https is required"), "{stderr}");
+}
+
+/// CloudTrail shows which tool called: every SDK request names keyless in its user agent.
+#[test]
+fn requests_name_keyless_in_the_user_agent() {
+    let trap = Trap::start();
+    let mut home = Home::new("user-agent");
+    home.env.push(("AWS_ENDPOINT_URL_SSO_OIDC".into(), trap.url.clone()));
+    let out = home.run(&[
+        "login",
+        "--session",
+        "acme",
+        "--start-url",
+        eco::START_URL,
+        "--region",
+        eco::REGION,
+        "--device-code",
+        "--no-browser",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let requests = trap.requests();
+    let register = requests
+        .iter()
+        .find(|r| r.starts_with("POST /client/register"))
+        .unwrap_or_else(|| panic!("no RegisterClient request: {requests:?}"));
+    let ua = register
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("user-agent:"))
+        .unwrap_or_else(|| panic!("no user agent: {register}"));
+    assert!(ua.contains("app/keyless"), "{ua}");
 }
