@@ -71,7 +71,7 @@ fn console_never_sends_role_credentials_to_the_global_endpoint() {
     let trap = Trap::start();
     let home = home_without(&emu, "global-signin", "AWS_ENDPOINT_URL_SIGNIN", &trap);
 
-    let out = home.run(&["console", "--profile", "acme-dev", "--print"]);
+    let out = home.run(&["console", "--profile", "acme-dev", "--federate", "--print"]);
     let stderr = text(&out.stderr);
     // Without AWS_ENDPOINT_URL_SIGNIN the federation endpoint is AWS's (unreachable here).
     assert_eq!(out.status.code(), Some(1), "{stderr}");
