@@ -48,9 +48,11 @@ struct Record {
     sign_in: Option<String>,
 }
 
-fn file(name: &str, ext: &str) -> PathBuf {
+/// The file for `name` in the lock directory (created and checked private by `lock::dir`).
+fn file(name: &str, ext: &str) -> std::io::Result<PathBuf> {
+    let dir = crate::lock::dir().map_err(|e| std::io::Error::other(e.to_string()))?;
     let digest = Sha1::digest(format!("{}\0{name}", crate::store::namespace()).as_bytes());
-    crate::lock::dir().join(format!("{}.{ext}", &hex::encode(digest)[..20]))
+    Ok(dir.join(format!("{}.{ext}", &hex::encode(digest)[..20])))
 }
 
 /// Opens a file for reading without following a symlink planted in its place.
@@ -70,12 +72,6 @@ fn read_small(path: &PathBuf) -> Option<Vec<u8>> {
 
 /// Writes `bytes` to `path` in one step (a private temporary file, then a rename).
 fn write_atomic(path: &PathBuf, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = crate::lock::dir();
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(&dir)?;
     let tmp = path.with_extension(format!("tmp-{}", crate::util::random_hex(6)));
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create_new(true);
@@ -93,7 +89,10 @@ fn write_atomic(path: &PathBuf, bytes: &[u8]) -> std::io::Result<()> {
 
 /// The session's current epoch (empty before its first sign-in with this version).
 pub fn epoch(session: &str) -> Epoch {
-    let raw = read_small(&file(&format!("epoch:{session}"), "epoch")).unwrap_or_default();
+    let raw = file(&format!("epoch:{session}"), "epoch")
+        .ok()
+        .and_then(|p| read_small(&p))
+        .unwrap_or_default();
     Epoch(String::from_utf8_lossy(&raw).trim().to_string())
 }
 
@@ -101,7 +100,7 @@ pub fn epoch(session: &str) -> Epoch {
 /// Called after a sign-in has stored its token and after a sign-out.
 pub fn new_epoch(session: &str) -> std::io::Result<()> {
     write_atomic(
-        &file(&format!("epoch:{session}"), "epoch"),
+        &file(&format!("epoch:{session}"), "epoch")?,
         crate::util::random_hex(16).as_bytes(),
     )
 }
@@ -113,7 +112,7 @@ fn fresh(rec: &Record, epoch: &Epoch, now_ms: i64, ttl_ms: i64) -> bool {
 
 /// The verdict recorded for the lock `name`, if one still counts.
 pub fn check(name: &str, epoch: &Epoch) -> Option<anyhow::Error> {
-    let raw = read_small(&file(name, "verdict"))?;
+    let raw = read_small(&file(name, "verdict").ok()?)?;
     let rec: Record = serde_json::from_slice(&raw).ok()?;
     if !fresh(&rec, epoch, crate::time::now_millis(), ttl_ms()) {
         return None;
@@ -148,7 +147,9 @@ pub fn record(name: &str, epoch: &Epoch, err: &anyhow::Error) {
         sign_in: e.sign_in.clone(),
     };
     if let Ok(bytes) = serde_json::to_vec(&rec) {
-        let _ = write_atomic(&file(name, "verdict"), &bytes);
+        if let Ok(path) = file(name, "verdict") {
+            let _ = write_atomic(&path, &bytes);
+        }
     }
 }
 

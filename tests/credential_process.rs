@@ -309,15 +309,16 @@ fn login_if_needed_signs_in_once_for_concurrent_callers() {
 
 #[test]
 fn a_crashed_lock_holder_does_not_wedge_later_calls() {
-    use sha1::Digest;
     let emu = Emulator::start(&["--auto-approve"]);
     let user = User::new(&emu);
     user.login();
-    // The lock file keyless uses for this role (XDG_RUNTIME_DIR is the user's HOME here).
-    let name = format!("{}\0role:acme:111111111111:Developer", user.namespace);
-    let digest = hex::encode(sha1::Sha1::digest(name.as_bytes()));
-    let lock = user.home.path().join("keyless").join(format!("{}.lock", &digest[..20]));
-    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    // The lock file keyless uses for this role (XDG_RUNTIME_DIR is the user's HOME here), in a
+    // directory as private as keyless requires.
+    let dir = user.home.path().join("keyless");
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+        .create(&dir)
+        .unwrap();
+    let lock = lock_file(&user, &dir, "role:acme:111111111111:Developer");
     let mut holder = Command::new("flock")
         .arg("--close")
         .arg(&lock)
@@ -450,4 +451,97 @@ fn login_if_needed_signs_in_again_after_a_revocation() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_process_json(&out.stdout);
     assert_eq!(emu.op_count("StartDeviceAuthorization") - starts, 1, "one new sign-in");
+}
+
+/// The lock file keyless uses for `name` in `dir`.
+fn lock_file(user: &User, dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    use sha1::Digest;
+    let digest = hex::encode(sha1::Sha1::digest(format!("{}\0{name}", user.namespace).as_bytes()));
+    dir.join(format!("{}.lock", &digest[..20]))
+}
+
+#[test]
+fn a_lock_directory_others_can_write_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    // Another user could plant or hold lock files in a directory open to everyone.
+    let dir = user.home.path().join("keyless");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = user.run(&CP);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        err.contains(&format!(
+            "the lock directory {} is open to other users (mode 777)",
+            dir.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&format!("hint: run `chmod 700 {}`", dir.display())), "{err}");
+    assert_eq!(emu.op_count("GetRoleCredentials"), 0);
+
+    // A symlink in the directory's place is refused too.
+    std::fs::remove_dir(&dir).unwrap();
+    let elsewhere = support::TempDir::new("elsewhere");
+    std::os::unix::fs::symlink(elsewhere.path(), &dir).unwrap();
+    let out = user.run(&CP);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("is not a directory (a symlink"), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_dir(elsewhere.path()).unwrap().count(),
+        0,
+        "a lock file went through the symlink"
+    );
+
+    // Following the hint fixes it.
+    std::fs::remove_file(&dir).unwrap();
+    let out = user.run(&CP);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "keyless creates its lock directory private");
+}
+
+#[test]
+fn a_symlink_in_place_of_a_lock_file_is_never_followed() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    let dir = user.home.path().join("keyless");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let lock = lock_file(&user, &dir, "role:acme:111111111111:Developer");
+    let target = user.home.path().join("target-of-the-link");
+    std::os::unix::fs::symlink(&target, &lock).unwrap();
+    let out = user.run(&CP);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("the lock file {} is a symlink", lock.display())), "{err}");
+    assert!(err.contains(&format!("hint: delete {}", lock.display())), "{err}");
+    assert!(!target.exists(), "keyless followed the symlink and created {}", target.display());
+}
+
+#[test]
+fn without_home_or_a_runtime_dir_locks_go_to_the_users_cache_not_tmp() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    let cache = support::TempDir::new("cache");
+    let mut cmd = user.keyless(&CP);
+    cmd.env_remove("HOME").env_remove("XDG_RUNTIME_DIR").env("XDG_CACHE_HOME", cache.path());
+    let out = run_bounded(cmd, 60);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_process_json(&out.stdout);
+    let dir = cache.path().join("keyless").join("locks");
+    assert!(
+        lock_file(&user, &dir, "role:acme:111111111111:Developer").exists(),
+        "the role's lock is not in {}",
+        dir.display()
+    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&dir).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o700);
 }
