@@ -237,8 +237,10 @@ impl Prompter {
 /// terminal: the caller says which flag replaces the question when there is none.
 pub fn fuzzy_pick(question: &str, items: &[String]) -> anyhow::Result<usize> {
     dialoguer::FuzzySelect::with_theme(theme().as_ref())
-        .with_prompt(format!("{question} (type to filter, enter to choose, esc to cancel)"))
-        .items(items)
+        .with_prompt(escape(&format!(
+            "{question} (type to filter, enter to choose, esc to cancel)"
+        )))
+        .items(items.iter().map(|i| escape(i)))
         .default(0)
         .max_length(15)
         .interact_opt()
