@@ -146,10 +146,10 @@ pub fn record(name: &str, epoch: &Epoch, err: &anyhow::Error) {
         hint: e.hint.clone(),
         sign_in: e.sign_in.clone(),
     };
-    if let Ok(bytes) = serde_json::to_vec(&rec) {
-        if let Ok(path) = file(name, "verdict") {
-            let _ = write_atomic(&path, &bytes);
-        }
+    if let Ok(bytes) = serde_json::to_vec(&rec)
+        && let Ok(path) = file(name, "verdict")
+    {
+        let _ = write_atomic(&path, &bytes);
     }
 }
 

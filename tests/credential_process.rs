@@ -315,7 +315,7 @@ fn a_crashed_lock_holder_does_not_wedge_later_calls() {
     // The lock file keyless uses for this role (XDG_RUNTIME_DIR is the user's HOME here), in a
     // directory as private as keyless requires.
     let dir = user.home.path().join("keyless");
-    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
         .create(&dir)
         .unwrap();
     let lock = lock_file(&user, &dir, "role:acme:111111111111:Developer");
@@ -485,7 +485,7 @@ fn a_lock_directory_others_can_write_is_refused_with_the_fix() {
     assert_eq!(emu.op_count("GetRoleCredentials"), 0);
 
     // A symlink in the directory's place is refused too.
-    std::fs::remove_dir(&dir).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
     let elsewhere = support::TempDir::new("elsewhere");
     std::os::unix::fs::symlink(elsewhere.path(), &dir).unwrap();
     let out = user.run(&CP);
