@@ -123,6 +123,16 @@ pub struct FileFact {
     pub mode: Option<u32>,
 }
 
+/// A backup keyless kept of the config or credentials file.
+#[derive(Debug, Clone)]
+pub struct BackupFact {
+    pub path: String,
+    /// Whether it holds a secret line (written by a keyless from before backups were
+    /// redacted).
+    pub holds_secret: bool,
+    pub mode: Option<u32>,
+}
+
 /// Everything `doctor` looks at.
 #[derive(Debug, Clone)]
 pub struct Facts {
@@ -133,6 +143,7 @@ pub struct Facts {
     pub store: StoreFact,
     pub clock: ClockFact,
     pub files: Vec<FileFact>,
+    pub backups: Vec<BackupFact>,
     /// The running keyless, for fixes that rewrite profiles.
     pub current_binary: String,
 }
@@ -152,6 +163,7 @@ pub fn findings(f: &Facts) -> Vec<Finding> {
     static_keys(f, &mut out);
     env(f, &mut out);
     files(f, &mut out);
+    backups(f, &mut out);
     clock(f, &mut out);
     out
 }
@@ -360,6 +372,33 @@ fn files(f: &Facts, out: &mut Vec<Finding>) {
     }
 }
 
+fn backups(f: &Facts, out: &mut Vec<Finding>) {
+    for b in &f.backups {
+        if b.holds_secret {
+            out.push(finding(
+                "backup",
+                Status::Problem,
+                format!("{} is a keyless backup that holds a secret access key or session token", b.path),
+                Some(format!(
+                    "check it holds nothing else you need, then delete it: rm {} (keyless no longer keeps secrets in backups)",
+                    b.path
+                )),
+            ));
+        } else if let Some(mode) = b.mode.filter(|m| m & 0o077 != 0) {
+            out.push(finding(
+                "backup",
+                Status::Warning,
+                format!(
+                    "{} is a keyless backup readable or writable by others (mode {:o})",
+                    b.path,
+                    mode & 0o777
+                ),
+                Some(format!("chmod 600 {}", b.path)),
+            ));
+        }
+    }
+}
+
 fn clock(f: &Facts, out: &mut Vec<Finding>) {
     match &f.clock {
         ClockFact::Skipped => {}
@@ -461,6 +500,7 @@ mod tests {
             },
             clock: ClockFact::Measured { endpoint: "https://sts".into(), skew_secs: 1 },
             files: vec![],
+            backups: vec![],
             current_binary: "/usr/local/bin/keyless".into(),
         }
     }
@@ -587,6 +627,33 @@ mod tests {
         assert_eq!(bad[0].fix.as_deref(), Some("chmod 600 /h/.aws/credentials"));
         assert_eq!(bad[1].status, Status::Warning);
         assert!(bad[1].message.contains("its group"));
+    }
+
+    #[test]
+    fn backups_holding_secrets_or_open_to_others_are_reported() {
+        let mut f = clean();
+        f.backups = vec![
+            BackupFact {
+                path: "/h/config.keyless-backup-1".into(),
+                holds_secret: true,
+                mode: Some(0o600),
+            },
+            BackupFact {
+                path: "/h/config.keyless-backup-2".into(),
+                holds_secret: false,
+                mode: Some(0o644),
+            },
+            BackupFact {
+                path: "/h/config.keyless-backup-3".into(),
+                holds_secret: false,
+                mode: Some(0o600),
+            },
+        ];
+        let bad = only_bad(&f);
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert_eq!(bad[0].status, Status::Problem);
+        assert!(bad[0].fix.as_deref().unwrap().contains("rm /h/config.keyless-backup-1"));
+        assert_eq!(bad[1].fix.as_deref(), Some("chmod 600 /h/config.keyless-backup-2"));
     }
 
     #[test]

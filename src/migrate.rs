@@ -1,11 +1,14 @@
-//! Retiring long-lived access keys: find them in `~/.aws/credentials`, learn whose they are
+//! Retiring long-lived access keys: find them in `~/.aws/credentials` and in `~/.aws/config`
+//! profiles (SDKs read keys from both), learn whose they are
 //! (STS GetCallerIdentity signed with the key), give the profile an SSO role in the same
 //! account under the same name, prove the new profile works, and only then remove the key
 //! from the file and deactivate it (IAM UpdateAccessKey, signed with the key itself).
 //!
 //! The order is the safety property: a key is never removed before its replacement has
-//! answered GetCallerIdentity as the SSO role. The credentials file is rewritten without a
-//! backup: a backup would keep the very secret being retired on disk.
+//! answered GetCallerIdentity as the SSO role. The edit that removes a key is written without
+//! a backup, and no backup keyless writes ever holds a secret (see
+//! [`crate::aws_config::edit::Backup`]). A profile that also gets credentials another way
+//! (`role_arn`, `sso_*`, a foreign `credential_process`, …) is never silently replaced.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,7 +17,7 @@ use aws_credential_types::Credentials;
 use http_body_util::{BodyExt, Full};
 
 use crate::aws_config::edit::{Backup, ConfigEdit};
-use crate::aws_config::profiles::{self, CredentialProcess, StaticKeys};
+use crate::aws_config::profiles::{self, CredentialProcess, KeyFile, StaticKeys};
 use crate::aws_config::{Document, paths};
 use crate::error::Error;
 use crate::identity::Identity;
@@ -219,26 +222,56 @@ pub fn team_role(team: Option<&TeamFile>, have: &[Assignment], account: &str) ->
     env.roles.iter().find(|r| roles.contains(r)).cloned()
 }
 
-/// The long-lived keys (`AKIA…`) in the credentials file. Session keys are left alone: they
-/// expire by themselves.
-pub fn long_lived(doc: &Document) -> Vec<StaticKeys> {
-    profiles::static_keys(doc)
-        .into_iter()
-        .filter(|k| k.session_token.is_none() && !k.access_key_id.starts_with("ASIA"))
-        .collect()
+/// Whether a key lives until deleted (`AKIA…`, no session token). Session keys are left
+/// alone: they expire by themselves.
+fn is_long_lived(k: &StaticKeys) -> bool {
+    k.session_token.is_none() && !k.access_key_id.starts_with("ASIA")
 }
 
-/// Migrates every long-lived key in the credentials file, one at a time, in file order.
+/// The long-lived keys (`AKIA…`) in a credentials document.
+pub fn long_lived(doc: &Document) -> Vec<StaticKeys> {
+    profiles::static_keys(doc).into_iter().filter(is_long_lived).collect()
+}
+
+/// The long-lived keys of both files: the credentials file's, then the config file's (SDKs
+/// read keys from config profiles too, so those are retired the same way).
+pub fn long_lived_everywhere(credentials: &Document, config: &Document) -> Vec<StaticKeys> {
+    let mut keys = long_lived(credentials);
+    keys.extend(profiles::config_static_keys(config).into_iter().filter(is_long_lived));
+    keys
+}
+
+/// The long-lived keys in the files as they are now.
+pub fn find_long_lived() -> anyhow::Result<Vec<StaticKeys>> {
+    let credentials = crate::aws_config::read_document(&paths::credentials_path()?)?;
+    let config = crate::aws_config::read_document(&paths::config_path()?)?;
+    Ok(long_lived_everywhere(&credentials, &config))
+}
+
+/// `AKIA… in profile `p` (~/.aws/config)`-style label of where a key is.
+pub fn describe(k: &StaticKeys) -> String {
+    let file = match k.file {
+        KeyFile::Credentials => "credentials file",
+        KeyFile::Config => "config file",
+    };
+    format!("{} ({}, {file})", k.profile, k.access_key_id)
+}
+
+/// Migrates every long-lived key of the credentials file, then of the config file, one at a
+/// time, in file order.
 pub fn run(cx: &Context<'_>) -> anyhow::Result<Vec<Outcome>> {
-    let creds_path = paths::credentials_path()?;
-    let doc = crate::aws_config::read_document(&creds_path)?;
+    let creds = crate::aws_config::read_document(&paths::credentials_path()?)?;
+    let config = crate::aws_config::read_document(&paths::config_path()?)?;
     let mut outcomes = Vec::new();
-    for key in long_lived(&doc) {
-        // A region set next to the key carries over to the new profile.
-        let region = profiles::credentials_profiles(&doc)
-            .into_iter()
-            .find(|p| p.name == key.profile)
-            .and_then(|p| p.get("region").map(str::to_string));
+    for key in long_lived_everywhere(&creds, &config) {
+        // A region set next to a credentials-file key carries over to the new profile.
+        let region = match key.file {
+            KeyFile::Credentials => profiles::credentials_profiles(&creds)
+                .into_iter()
+                .find(|p| p.name == key.profile)
+                .and_then(|p| p.get("region").map(str::to_string)),
+            KeyFile::Config => None,
+        };
         outcomes.push(migrate_one(cx, &key, region)?);
     }
     Ok(outcomes)
@@ -300,13 +333,32 @@ fn migrate_one(
         }
     };
 
-    // 1. The replacement profile, under the same name, in the config file.
+    // 1. The replacement profile, under the same name, in the config file, as the file is
+    // now (under its lock). The key's own lines stay until step 3.
     let config_path = paths::config_path()?;
     let mut config = ConfigEdit::open(&config_path)?;
-    let region = profiles::config_profile(config.document(), &key.profile)
+    let existing = profiles::config_profile(config.document(), &key.profile);
+    let others = existing.as_ref().map(profiles::other_credential_settings).unwrap_or_default();
+    let region = existing
+        .as_ref()
         .and_then(|p| p.get("region").map(str::to_string))
         .or(key_region)
         .or_else(|| cx.team.map(|t| t.region.clone()));
+    if !others.is_empty() {
+        let what = others.join(", ");
+        let question = format!(
+            "Profile `{}` in {} also has {what}; replacing it drops them. Replace it anyway?",
+            key.profile,
+            config_path.display()
+        );
+        if !cx.prompter.interactive() || !cx.prompter.confirm(&question, false)? {
+            return skip(format!(
+                "profile `{}` in {} also has {what}, which replacing it would drop; move those settings to another profile (or remove them), then run `keyless migrate` again",
+                key.profile,
+                config_path.display()
+            ));
+        }
+    }
     let process = CredentialProcess {
         binary: cx.binary.to_path_buf(),
         session: cx.session.name.clone(),
@@ -314,13 +366,19 @@ fn migrate_one(
         role: role.clone(),
         login_if_needed: false,
     };
-    profiles::set_managed_profile(
+    profiles::set_managed_profile_keeping_keys(
         config.document_mut(),
         &key.profile,
         &process,
         region.as_deref(),
     )?;
-    config.commit(Backup::Keep)?;
+    let diff = config.diff();
+    if !diff.is_empty() {
+        ui::note(diff.trim_end());
+    }
+    if let Some(b) = config.commit(Backup::Keep)?.backup {
+        ui::note(format!("  the previous {} is saved as {}", config_path.display(), b.display()));
+    }
 
     // 2. Prove it works before touching the key. The Rust SDK prefers credential_process
     // over static keys in the same profile, so this exercises the new profile.
@@ -335,17 +393,23 @@ fn migrate_one(
     }
     ui::note(format!("  `{}` now works as {}", key.profile, id.arn));
 
-    // 3. Remove the key from the credentials file (no backup: it holds the secret).
-    let creds_path = paths::credentials_path()?;
-    let mut creds = ConfigEdit::open(&creds_path)?;
-    let header = profiles::credentials_header(&key.profile);
-    let still_there = profiles::static_keys(creds.document())
-        .iter()
-        .any(|k| k.profile == key.profile && k.access_key_id == key.access_key_id);
-    if still_there {
-        remove_key_lines(creds.document_mut(), &header);
-        creds.commit(Backup::None)?;
-        ui::note(format!("  removed the key from {}", creds_path.display()));
+    // 3. Remove the key from its file (no backup: the edit only removes the secret).
+    let key_path = match key.file {
+        KeyFile::Credentials => paths::credentials_path()?,
+        KeyFile::Config => config_path,
+    };
+    let mut file = ConfigEdit::open(&key_path)?;
+    let found = match key.file {
+        KeyFile::Credentials => profiles::static_keys(file.document()),
+        KeyFile::Config => profiles::config_static_keys(file.document()),
+    };
+    if let Some(k) =
+        found.iter().find(|k| k.profile == key.profile && k.access_key_id == key.access_key_id)
+    {
+        let header = k.header.clone();
+        remove_key_lines(file.document_mut(), &header);
+        file.commit(Backup::None)?;
+        ui::note(format!("  removed the key from {}", key_path.display()));
     }
 
     // 4. Deactivate it, with its own signature.
@@ -387,7 +451,7 @@ fn migrate_one(
 /// Removes the key lines from a credentials profile; the section goes too when nothing else
 /// is left in it (a `region` the user kept there stays).
 fn remove_key_lines(doc: &mut Document, header: &crate::aws_config::Header) {
-    doc.remove_keys(header, &["aws_access_key_id", "aws_secret_access_key", "aws_session_token"]);
+    doc.remove_keys(header, profiles::STATIC_KEY_KEYS);
     if doc.section(header).is_some_and(|s| s.properties.is_empty()) {
         doc.remove_section(header);
     }

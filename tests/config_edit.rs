@@ -48,6 +48,30 @@ fn set_region(edit: &mut ConfigEdit, profile: &str, region: &str) {
 const ORIGINAL: &str = "# mine\n[default]\nregion = us-east-1\n";
 
 #[test]
+fn a_backup_never_holds_a_secret_and_is_private() {
+    // SDKs read static keys from the config file too, and a config file is often 0644.
+    let tmp = TempDir::new("edit-secret");
+    let path = tmp.0.join("config");
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    fs::write(
+        &path,
+        format!("[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = {secret}\nregion = us-east-1\n[profile t]\naws_session_token = {secret}2\n"),
+    )
+    .unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    let mut edit = ConfigEdit::open(&path).unwrap();
+    set_region(&mut edit, "dev", "eu-west-1");
+    let backup = edit.commit(Backup::Keep).unwrap().backup.expect("a backup");
+    let kept = fs::read_to_string(&backup).unwrap();
+    assert!(!kept.contains(secret), "the backup holds the secret:\n{kept}");
+    assert!(kept.contains("# aws_secret_access_key removed"), "{kept}");
+    assert!(kept.contains("aws_access_key_id = AKIAEXAMPLE\n"), "{kept}");
+    assert_eq!(mode(&backup), 0o600);
+    // The edited file itself keeps its mode (keyless only added a profile to it).
+    assert_eq!(mode(&path), 0o644);
+}
+
+#[test]
 fn commit_backs_up_keeps_the_mode_and_shows_a_diff() {
     let tmp = TempDir::new("edit");
     let path = tmp.0.join("config");
@@ -67,7 +91,8 @@ fn commit_backs_up_keeps_the_mode_and_shows_a_diff() {
     assert!(commit.changed);
     let backup = commit.backup.expect("a backup");
     assert_eq!(fs::read_to_string(&backup).unwrap(), ORIGINAL);
-    assert_eq!(mode(&backup), 0o640);
+    // The backup is for its owner only, whatever the file's own mode.
+    assert_eq!(mode(&backup), 0o600);
     assert_eq!(
         fs::read_to_string(&path).unwrap(),
         format!("{ORIGINAL}\n[profile dev]\nregion = eu-west-1\n")

@@ -140,3 +140,36 @@ fn an_unreachable_sts_is_reported_but_not_a_failure() {
     assert!(stdout.contains("info     clock"), "{stdout}");
     assert!(stdout.contains("could not compare the clock with http://127.0.0.1:9"), "{stdout}");
 }
+
+#[test]
+fn a_backup_that_holds_a_secret_is_reported() {
+    // An older keyless kept the config file's previous content, key and all, readable by
+    // everyone. The key itself is gone from the config, so only the backup still holds it.
+    let home = Home::new("doctor-backup");
+    home.write_config("[default]\nregion = us-east-1\n");
+    chmod(&home.config_path(), 0o600);
+    let backup = home.path().join(".aws").join("config.keyless-backup-20260101T000000Z");
+    std::fs::write(
+        &backup,
+        format!("[default]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"),
+    )
+    .unwrap();
+    chmod(&backup, 0o644);
+    let open = home.path().join(".aws").join("config.keyless-backup-20260101T000001Z");
+    std::fs::write(&open, "[default]\nregion = eu-west-1\n").unwrap();
+    chmod(&open, 0o644);
+    let (code, stdout, stderr) = doctor(&home, &["--offline"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let (b, o) = (backup.display().to_string(), open.display().to_string());
+    for expected in [
+        format!("PROBLEM  backup        {b} is a keyless backup that holds a secret"),
+        format!("rm {b}"),
+        format!(
+            "warning  backup        {o} is a keyless backup readable or writable by others (mode 644)"
+        ),
+        format!("fix: chmod 600 {o}"),
+    ] {
+        assert!(stdout.contains(&expected), "missing {expected:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
+}

@@ -2,40 +2,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::Child;
-use std::time::Duration;
-
 use support::user::{REGION, START_URL, User, text, wait_bounded};
-use support::{Emulator, request};
-
-/// Reads the child's stderr line by line until `pred` matches; returns that line and keeps
-/// draining the rest in the background (collected for later assertions).
-fn read_stderr_until(
-    child: &mut Child,
-    pred: impl Fn(&str) -> bool + Send + 'static,
-) -> (String, std::sync::mpsc::Receiver<String>) {
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (found_tx, found_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut all = String::new();
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            all.push_str(&line);
-            all.push('\n');
-            if !sent && pred(&line) {
-                let _ = found_tx.send(line.clone());
-                sent = true;
-            }
-        }
-        let _ = tx.send(all);
-    });
-    let line = found_rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the expected line never appeared on stderr");
-    (line, rx)
-}
+use support::{Emulator, read_stderr_until, request};
 
 fn login_args(flow: &str) -> Vec<&str> {
     vec![

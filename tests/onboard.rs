@@ -133,6 +133,23 @@ impl Machine {
         }
     }
 
+    /// The long-lived key's secret is in no file under HOME (backups, lock and settings files
+    /// included), and every backup keyless kept is private to its owner.
+    fn assert_key_secret_gone(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        for (p, b) in self.files() {
+            assert!(
+                !String::from_utf8_lossy(&b).contains(DEMO_SECRET),
+                "the key's secret is left in {}",
+                p.display()
+            );
+            if p.to_string_lossy().contains("keyless-backup") {
+                let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{} has mode {mode:o}", p.display());
+            }
+        }
+    }
+
     fn backups(&self) -> usize {
         std::fs::read_dir(self.aws())
             .unwrap()
@@ -250,14 +267,54 @@ fn migration_replaces_the_key_under_the_same_name_then_deactivates_it() {
         "{arn}"
     );
     // The secret is nowhere under HOME (no backup of the credentials file).
-    for (p, b) in m.files() {
-        assert!(
-            !String::from_utf8_lossy(&b).contains(DEMO_SECRET),
-            "secret left in {}",
-            p.display()
-        );
-    }
+    m.assert_key_secret_gone();
     m.assert_no_secret_leaked(&emu, &[&out]);
+}
+
+#[test]
+fn a_key_in_the_config_file_is_retired_like_one_in_the_credentials_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let emu = demo_emulator();
+    let m = Machine::new(&emu);
+    // SDKs read static keys from config profiles too; config files are often 0644.
+    let config = m.aws().join("config");
+    std::fs::write(
+        &config,
+        format!("# mine\n[default]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\nregion = ap-northeast-2\noutput = json\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(m.aws_cli_arn("default").unwrap(), "arn:aws:iam::111111111111:user/alice");
+    // doctor reports it before anything is done.
+    let doctor = m.keyless(&["doctor", "--offline"]);
+    assert!(
+        String::from_utf8_lossy(&doctor.stdout).contains("holds long-lived access key AKIA…0001"),
+        "{}",
+        String::from_utf8_lossy(&doctor.stdout)
+    );
+
+    let out = onboard_demo(&m, &["--migrate"]);
+    let (_, err) = ok(&out);
+    assert!(err.contains("deactivated AKIAACMEDEV000000001"), "{err}");
+    assert_eq!(emu.access_key_status(DEMO_KEY), "Inactive");
+    let after = m.config();
+    assert!(!after.contains(DEMO_KEY) && !after.contains(DEMO_SECRET), "{after}");
+    assert!(after.starts_with("# mine\n[default]\n"), "{after}");
+    assert!(after.contains("output = json\n"), "other settings stay: {after}");
+    assert!(after.contains("--account 111111111111 --role Developer"), "{after}");
+    let arn = m.aws_cli_arn("default").unwrap();
+    assert!(
+        arn.starts_with("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Developer_"),
+        "{arn}"
+    );
+    // Backups were kept of the config edits, but none holds the secret, and all are 0600.
+    assert!(m.backups() >= 1);
+    m.assert_key_secret_gone();
+    m.assert_no_secret_leaked(&emu, &[&out]);
+    // And doctor has nothing left to say about keys.
+    let doctor = m.keyless(&["doctor", "--offline"]);
+    let report = String::from_utf8_lossy(&doctor.stdout).into_owned();
+    assert!(!report.contains("access key") && !report.contains("backup"), "{report}");
 }
 
 #[test]
@@ -388,6 +445,78 @@ fn a_hand_written_profile_of_the_same_name_is_never_overwritten() {
     );
     assert_eq!(m.config(), mine);
     assert_eq!(m.backups(), 0);
+}
+
+#[test]
+fn onboarding_checks_names_against_the_file_as_it_is_when_writing() {
+    // No auto-approve: the sign-in waits for a person, as a real one can for minutes.
+    let emu = Emulator::start(&["--org", &repo("profiles/demo-org.toml")]);
+    let m = Machine::new(&emu);
+    let team = repo("profiles/demo-team.toml");
+    let mut c = Command::new(keyless_bin());
+    m.env(&mut c);
+    let mut child = c
+        .args([ONBOARD, &[team.as_str()]].concat())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, rest) = support::read_stderr_until(&mut child, |l| {
+        let t = l.trim();
+        t.len() == 9 && t.as_bytes()[4] == b'-'
+    });
+    // While the user signs in, they write a profile of one of the names by hand.
+    let mine = "[profile acme-dev]\nregion = eu-west-1\noutput = text\n";
+    std::fs::write(m.aws().join("config"), mine).unwrap();
+    emu.approve(code.trim());
+    let out = support::user::wait_bounded(child, 60);
+    let err = rest.recv().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("acme-dev") && err.contains("did not write"), "{err}");
+    assert_eq!(m.config(), mine);
+    assert_eq!(m.backups(), 0);
+}
+
+#[test]
+fn migrate_shows_the_diff_and_never_drops_other_credential_settings() {
+    let emu = demo_emulator();
+    let m = Machine::new(&emu);
+    ok(&onboard_demo(&m, &[]));
+    let team = repo("profiles/demo-team.toml");
+    std::fs::write(
+        m.aws().join("credentials"),
+        format!("[old]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\n"),
+    )
+    .unwrap();
+    // A hand-written profile of the key's name that assumes a role: replacing it would drop
+    // role_arn and source_profile. Under --yes it is skipped and named.
+    let hand = "\n[profile old]\nrole_arn = arn:aws:iam::111111111111:role/Ops\nsource_profile = acme-dev\nregion = eu-west-1\n";
+    let before = format!("{}{hand}", m.config());
+    std::fs::write(m.aws().join("config"), &before).unwrap();
+    let out = m.keyless(&["migrate", "--yes", "--team", &team]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains("kept AKIAACMEDEV000000001 in profile `old`")
+            && err.contains("role_arn, source_profile"),
+        "{err}"
+    );
+    assert_eq!(m.config(), before);
+    assert_eq!(emu.access_key_status(DEMO_KEY), "Active");
+    assert!(m.credentials().contains(DEMO_KEY));
+
+    // Once the user moved the role elsewhere, migrate shows the diff of the profile it rewrites.
+    let plain = before
+        .replace("role_arn = arn:aws:iam::111111111111:role/Ops\nsource_profile = acme-dev\n", "");
+    std::fs::write(m.aws().join("config"), &plain).unwrap();
+    let out = m.keyless(&["migrate", "--yes", "--team", &team]);
+    let (_, err) = ok(&out);
+    assert!(err.contains(&format!("+++ {}", m.aws().join("config").display())), "{err}");
+    assert!(err.contains("+credential_process = "), "{err}");
+    assert!(err.contains("retired AKIAACMEDEV000000001"), "{err}");
+    assert!(m.config().contains("[profile old]\nregion = eu-west-1\ncredential_process = "));
+    m.assert_key_secret_gone();
+    m.assert_no_secret_leaked(&emu, &[&out]);
 }
 
 #[test]

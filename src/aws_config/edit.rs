@@ -13,9 +13,9 @@
 //! [`ConfigEdit::open`] takes an exclusive lock on a sibling file (`config.keyless.lock`), so
 //! two keyless processes never interleave their edits; the lock is released when the edit is
 //! committed or dropped. [`ConfigEdit::commit`] writes nothing when nothing changed; otherwise
-//! it keeps a backup of the previous content (if asked), then writes a temp file in the same
-//! directory, syncs it and renames it over the file, so a reader sees the old file or the new
-//! one, never half of one. The file keeps its permissions; a new file gets 0600 and a new
+//! it keeps a backup of the previous content (if asked; secrets redacted, mode 0600), then
+//! writes a temp file in the same directory, syncs it and renames it over the file, so a
+//! reader sees the old file or the new one, never half of one. The file keeps its permissions; a new file gets 0600 and a new
 //! directory 0700. A symlinked file (dotfile managers) is edited through the link: the target
 //! is replaced, the link stays.
 
@@ -38,10 +38,11 @@ pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether [`ConfigEdit::commit`] keeps a copy of the previous content.
 ///
-/// `~/.aws/config` holds no secrets, and a backup is how a user recovers from an edit they
-/// did not want: use [`Backup::Keep`]. `~/.aws/credentials` holds long-lived access keys:
-/// when keyless retires them, a backup would leave the very secret it just removed on disk,
-/// so edits that remove keys use [`Backup::None`]. The choice is the caller's, and explicit.
+/// A backup is how a user recovers from an edit they did not want: use [`Backup::Keep`]. A
+/// backup never holds a secret (`aws_secret_access_key` and session-token lines are replaced
+/// by a comment, in the config file as in the credentials file) and is always written 0600.
+/// Edits that only remove keys use [`Backup::None`]: with the secret gone, a backup would
+/// hold nothing the new file does not. The choice is the caller's, and explicit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backup {
     Keep,
@@ -202,9 +203,9 @@ impl ConfigEdit {
         let mode = current_mode(&self.target);
         let saved = match backup {
             Backup::Keep if self.existed => {
-                Some(write_backup(&self.target, &self.original, mode).with_context(|| {
-                    format!("backing up {} before editing it", self.path.display())
-                })?)
+                Some(write_backup(&self.target, &backup_content(&self.original)).with_context(
+                    || format!("backing up {} before editing it", self.path.display()),
+                )?)
             }
             _ => None,
         };
@@ -316,9 +317,24 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Resu
 
 const BACKUP_MARK: &str = ".keyless-backup-";
 
-/// Saves `content` as `<name>.keyless-backup-<UTC time>`, with `-N` after the highest number
-/// already used in that second (so names keep sorting oldest first after pruning).
-fn write_backup(target: &Path, content: &str, mode: u32) -> anyhow::Result<PathBuf> {
+/// Mode of every backup, whatever the mode of the file it copies: a backup is for its owner.
+pub const BACKUP_MODE: u32 = 0o600;
+
+/// What a backup keeps of `original`: everything but secrets. SDKs read access keys from the
+/// config file too, so any file keyless edits may hold one; each secret line becomes a
+/// comment saying it was removed (see [`Document::redact_secrets`]).
+fn backup_content(original: &str) -> String {
+    let mut doc = Document::parse(original);
+    if doc.redact_secrets() == 0 {
+        return original.to_string();
+    }
+    doc.to_string()
+}
+
+/// Saves `content` as `<name>.keyless-backup-<UTC time>` (mode [`BACKUP_MODE`]), with `-N`
+/// after the highest number already used in that second (so names keep sorting oldest first
+/// after pruning).
+fn write_backup(target: &Path, content: &str) -> anyhow::Result<PathBuf> {
     let stamp = crate::time::amz_date(crate::time::now());
     let base = parent_of(target).join(format!("{}{BACKUP_MARK}{stamp}", file_name(target)));
     let mut n = backup_entries(target)
@@ -330,7 +346,7 @@ fn write_backup(target: &Path, content: &str, mode: u32) -> anyhow::Result<PathB
     loop {
         let candidate =
             if n == 0 { base.clone() } else { PathBuf::from(format!("{}-{n}", base.display())) };
-        match write_new(&candidate, content.as_bytes(), mode) {
+        match write_new(&candidate, content.as_bytes(), BACKUP_MODE) {
             Ok(()) => return Ok(candidate),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => n += 1,
             Err(e) => return Err(io_error("write the backup", &candidate, e)),

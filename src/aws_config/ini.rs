@@ -220,7 +220,8 @@ pub struct Property<'a> {
 }
 
 /// Keys whose values are secrets: never shown by `Debug`.
-const SECRET_KEYS: &[&str] = &["aws_secret_access_key", "aws_session_token", "aws_security_token"];
+pub const SECRET_KEYS: &[&str] =
+    &["aws_secret_access_key", "aws_session_token", "aws_security_token"];
 
 impl fmt::Debug for Property<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -622,6 +623,27 @@ impl Document {
         changed
     }
 
+    /// Replaces every secret line ([`SECRET_KEYS`], in any section, nested lines included)
+    /// with a comment saying it was removed: what a backup keeps instead of a secret.
+    /// Returns how many were replaced.
+    pub fn redact_secrets(&mut self) -> usize {
+        let found: Vec<(usize, usize, String)> = (0..self.lines.len())
+            .filter_map(|i| match &self.lines[i].kind {
+                Kind::Property { key, .. } if SECRET_KEYS.contains(&key.as_str()) => {
+                    let (start, end) = self.property_extent(i);
+                    Some((start, end, key.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        for (start, end, key) in found.iter().rev() {
+            let eol = self.lines[*start].eol;
+            let note = format!("# {key} removed: keyless never keeps a secret in a backup");
+            self.lines.splice(*start..*end, [Line::new(note, eol, Kind::Comment)]);
+        }
+        found.len()
+    }
+
     /// Removes every occurrence of the section: its header, its properties and nested lines
     /// (and comments between them), and one blank line after it (or before it, at the end of
     /// the file). Comments after its last property stay: they introduce what follows.
@@ -880,6 +902,19 @@ mod tests {
         doc.upsert_section(&profile("tmp"), &[("region", "y")]).unwrap();
         doc.remove_section(&profile("tmp"));
         assert_eq!(doc.to_string(), original);
+    }
+
+    #[test]
+    fn secrets_are_redacted_wherever_they_are() {
+        let mut doc = Document::parse(
+            "[default]\r\naws_access_key_id = AKIA1\r\naws_secret_access_key = s3cr3t\r\nregion = x\r\n[profile p]\nAWS_SESSION_TOKEN = tok\n  nested = tok2\noutput = json\n",
+        );
+        assert_eq!(doc.redact_secrets(), 2);
+        assert_eq!(
+            doc.to_string(),
+            "[default]\r\naws_access_key_id = AKIA1\r\n# aws_secret_access_key removed: keyless never keeps a secret in a backup\r\nregion = x\r\n[profile p]\n# aws_session_token removed: keyless never keeps a secret in a backup\noutput = json\n"
+        );
+        assert_eq!(doc.redact_secrets(), 0);
     }
 
     #[test]

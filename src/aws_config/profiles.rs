@@ -316,6 +316,52 @@ pub const CONFLICTING_KEYS: &[&str] = &[
     "aws_session_token",
 ];
 
+/// Settings that make a profile get its credentials some other way than a static key:
+/// keyless replacing the profile would drop them. A keyless `credential_process` is not one.
+pub const OTHER_CREDENTIAL_KEYS: &[&str] = &[
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "role_session_name",
+    "web_identity_token_file",
+    "sso_session",
+    "sso_account_id",
+    "sso_role_name",
+    "sso_start_url",
+    "sso_region",
+    "login_session",
+    "credential_process",
+];
+
+/// The settings of `profile` that say how it gets credentials other than a static key or a
+/// keyless `credential_process`, in file order: what replacing it would silently drop.
+pub fn other_credential_settings(profile: &Profile<'_>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in &profile.properties {
+        let key = p.key.to_ascii_lowercase();
+        if !OTHER_CREDENTIAL_KEYS.contains(&key.as_str()) || out.contains(&key) {
+            continue;
+        }
+        if key == "credential_process" && profile.is_managed() {
+            continue;
+        }
+        out.push(key);
+    }
+    out
+}
+
+/// [`set_managed_profile`], but leaving the profile's static key lines in place: key
+/// migration keeps a key in the config file until its replacement has proved itself, then
+/// removes it on its own.
+pub fn set_managed_profile_keeping_keys(
+    doc: &mut Document,
+    name: &str,
+    process: &CredentialProcess,
+    region: Option<&str>,
+) -> anyhow::Result<bool> {
+    set_managed(doc, name, process, region, true)
+}
+
 /// Writes (or refreshes) a managed profile in a config document: `credential_process` and,
 /// if given, `region`, and removes keys that would shadow the process. Other keys the user
 /// added to the profile (`output`, `s3 = …`) stay. Returns whether anything changed.
@@ -324,6 +370,16 @@ pub fn set_managed_profile(
     name: &str,
     process: &CredentialProcess,
     region: Option<&str>,
+) -> anyhow::Result<bool> {
+    set_managed(doc, name, process, region, false)
+}
+
+fn set_managed(
+    doc: &mut Document,
+    name: &str,
+    process: &CredentialProcess,
+    region: Option<&str>,
+    keep_keys: bool,
 ) -> anyhow::Result<bool> {
     if !is_valid_identifier(name) {
         return Err(Error::user(format!("`{name}` is not a valid profile name"))
@@ -337,7 +393,12 @@ pub fn set_managed_profile(
     }
     let header = config_header(name);
     let mut changed = doc.upsert_section(&header, &entries)?;
-    changed |= doc.remove_keys(&header, CONFLICTING_KEYS);
+    let drop: Vec<&str> = CONFLICTING_KEYS
+        .iter()
+        .copied()
+        .filter(|k| !(keep_keys && STATIC_KEY_KEYS.contains(k)))
+        .collect();
+    changed |= doc.remove_keys(&header, &drop);
     Ok(changed)
 }
 
@@ -358,9 +419,23 @@ pub fn set_sso_session(
     doc.upsert_section(&Header::SsoSession(name.to_string()), &entries)
 }
 
+/// Which of the two files a key was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFile {
+    /// `~/.aws/credentials`: `[NAME]` sections.
+    Credentials,
+    /// `~/.aws/config`: `[profile NAME]` and `[default]`; SDKs read keys there too.
+    Config,
+}
+
+/// The lines that make up a static key in a profile.
+pub const STATIC_KEY_KEYS: &[&str] =
+    &["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token"];
+
 /// Long-lived (or session) keys found in a credentials (or config) document.
 #[derive(Debug, Clone)]
 pub struct StaticKeys {
+    pub file: KeyFile,
     pub profile: String,
     pub header: Header,
     pub line_number: usize,
@@ -372,10 +447,21 @@ pub struct StaticKeys {
 /// Every profile of a credentials document holding `aws_access_key_id` and
 /// `aws_secret_access_key`. Secrets stay wrapped in [`Secret`].
 pub fn static_keys(doc: &Document) -> Vec<StaticKeys> {
-    credentials_profiles(doc)
+    keys_in(credentials_profiles(doc), KeyFile::Credentials)
+}
+
+/// The same for a config document: botocore and the Rust SDK read `aws_access_key_id` and
+/// `aws_secret_access_key` from config profiles as well.
+pub fn config_static_keys(doc: &Document) -> Vec<StaticKeys> {
+    keys_in(config_profiles(doc), KeyFile::Config)
+}
+
+fn keys_in(profiles: Vec<Profile<'_>>, file: KeyFile) -> Vec<StaticKeys> {
+    profiles
         .into_iter()
         .filter_map(|p| {
             Some(StaticKeys {
+                file,
                 access_key_id: p.get("aws_access_key_id")?.to_string(),
                 secret_access_key: Secret::new(p.get("aws_secret_access_key")?.to_string()),
                 session_token: p.get("aws_session_token").map(|t| Secret::new(t.to_string())),
@@ -501,6 +587,39 @@ mod tests {
         );
         assert!(!set_managed_profile(&mut doc, "dev", &cp(BIN), Some("ap-northeast-2")).unwrap());
         assert!(set_managed_profile(&mut doc, "bad name", &cp(BIN), None).is_err());
+    }
+
+    #[test]
+    fn keys_in_config_profiles_and_other_credential_settings_are_found() {
+        let text = format!(
+            "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s\nregion = x\n[profile ops]\nrole_arn = arn\nSource_Profile = default\nrole_arn = arn2\n[profile mine]\ncredential_process = {}\nsso_session = acme\n[profile other]\ncredential_process = /bin/other\n",
+            cp(BIN).command().unwrap()
+        );
+        let doc = Document::parse(&text);
+        let keys = config_static_keys(&doc);
+        assert_eq!(keys.len(), 1);
+        assert_eq!((keys[0].file, keys[0].profile.as_str()), (KeyFile::Config, "default"));
+        let others = |n: &str| other_credential_settings(&config_profile(&doc, n).unwrap());
+        assert!(others("default").is_empty());
+        assert_eq!(others("ops"), ["role_arn", "source_profile"]);
+        // A keyless credential_process is not "another way"; anything else is.
+        assert_eq!(others("mine"), ["sso_session"]);
+        assert_eq!(others("other"), ["credential_process"]);
+    }
+
+    #[test]
+    fn keeping_keys_leaves_the_key_lines_for_later() {
+        let mut doc = Document::parse(
+            "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s\nsso_role_name = x\n",
+        );
+        set_managed_profile_keeping_keys(&mut doc, "default", &cp(BIN), None).unwrap();
+        assert_eq!(
+            doc.to_string(),
+            format!(
+                "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s\ncredential_process = {}\n",
+                cp(BIN).command().unwrap()
+            )
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@ use clap::Args;
 
 use crate::aws_config::{ini::Document, paths, profiles};
 use crate::doctor::{
-    self, ClockFact, EnvFacts, Facts, FileFact, ManagedProfile, SessionFact, StaticKey, StoreFact,
+    self, BackupFact, ClockFact, EnvFacts, Facts, FileFact, ManagedProfile, SessionFact, StaticKey,
+    StoreFact,
 };
 use crate::sso::endpoints::{self, Service};
 use crate::sso::records::{self, Registration, Token};
@@ -58,20 +59,17 @@ fn gather(offline: bool) -> anyhow::Result<Facts> {
     let config = Document::parse(&read(&config_path).unwrap_or_default());
     let credentials = Document::parse(&read(&credentials_path).unwrap_or_default());
 
-    let from_credentials: Vec<(String, String, bool)> = profiles::static_keys(&credentials)
-        .into_iter()
-        .map(|k| (k.profile, k.access_key_id, k.session_token.is_some()))
-        .collect();
     let mut static_keys = Vec::new();
-    for (keys, path) in
-        [(from_credentials, &credentials_path), (config_static_keys(&config), &config_path)]
-    {
-        for (profile, key_id, temporary) in keys {
+    for (keys, path) in [
+        (profiles::static_keys(&credentials), &credentials_path),
+        (profiles::config_static_keys(&config), &config_path),
+    ] {
+        for k in keys {
             static_keys.push(StaticKey {
                 file: path.display().to_string(),
-                profile,
-                temporary,
-                key_id: doctor::mask_key_id(&key_id),
+                profile: k.profile,
+                temporary: k.session_token.is_some() || k.access_key_id.starts_with("ASIA"),
+                key_id: doctor::mask_key_id(&k.access_key_id),
             });
         }
     }
@@ -102,6 +100,7 @@ fn gather(offline: bool) -> anyhow::Result<Facts> {
     let store = store_fact();
     let clock = if offline { ClockFact::Skipped } else { clock_fact(&store) };
 
+    let backups = backup_facts(&[&credentials_path, &config_path]);
     let files = [(credentials_path, true), (config_path, false)]
         .into_iter()
         .map(|(path, holds_secrets)| FileFact {
@@ -122,21 +121,23 @@ fn gather(offline: bool) -> anyhow::Result<Facts> {
         store,
         clock,
         files,
+        backups,
         current_binary,
     })
 }
 
-/// `(profile, key id, temporary)` for config-file profiles holding keys (botocore reads them
-/// there too).
-fn config_static_keys(doc: &Document) -> Vec<(String, String, bool)> {
-    profiles::config_profiles(doc)
-        .into_iter()
-        .filter_map(|p| {
-            let id = p.get("aws_access_key_id")?;
-            p.get("aws_secret_access_key")?;
-            Some((p.name.clone(), id.to_string(), p.get("aws_session_token").is_some()))
-        })
-        .collect()
+/// The backups keyless kept of both files: whether each holds a secret, and its mode.
+fn backup_facts(paths: &[&Path]) -> Vec<BackupFact> {
+    let mut out = Vec::new();
+    for path in paths {
+        let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        for b in crate::aws_config::edit::backups(&target) {
+            let holds_secret =
+                read(&b).is_some_and(|text| Document::parse(&text).redact_secrets() > 0);
+            out.push(BackupFact { mode: mode(&b), path: b.display().to_string(), holds_secret });
+        }
+    }
+    out
 }
 
 fn store_fact() -> StoreFact {

@@ -1,4 +1,5 @@
-//! `keyless migrate`: retire the long-lived access keys in `~/.aws/credentials` after
+//! `keyless migrate`: retire the long-lived access keys in `~/.aws/credentials` (and in
+//! `~/.aws/config` profiles) after
 //! onboarding (the same steps as `keyless onboard --migrate`): each profile keeps its name and
 //! gets an SSO role in the key's account, is verified, and only then is the key removed from
 //! the file and deactivated.
@@ -33,9 +34,7 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<i32> {
     }
     let team = args.team.as_deref().map(TeamFile::load).transpose()?;
     let session = super::login::session_for(args.session.as_deref(), team.as_ref())?;
-    let keys = crate::migrate::long_lived(&crate::aws_config::read_document(
-        &crate::aws_config::paths::credentials_path()?,
-    )?);
+    let keys = crate::migrate::find_long_lived()?;
     if keys.is_empty() {
         ui::note("No long-lived access keys to retire.");
         return Ok(0);

@@ -45,7 +45,7 @@ pub struct OnboardArgs {
     /// Do not open a browser; only print the address.
     #[arg(long)]
     pub no_browser: bool,
-    /// Retire the long-lived access keys in ~/.aws/credentials (without asking).
+    /// Retire the long-lived access keys in ~/.aws/credentials and ~/.aws/config (without asking).
     #[arg(long, overrides_with = "no_migrate")]
     pub migrate: bool,
     /// Leave long-lived access keys alone.
@@ -75,7 +75,7 @@ fn survey() -> anyhow::Result<Survey> {
     };
     let all = profiles::config_profiles(&s.config);
     let managed = all.iter().filter(|p| p.is_managed()).count();
-    let keys = crate::migrate::long_lived(&s.credentials);
+    let keys = crate::migrate::long_lived_everywhere(&s.credentials, &s.config);
     ui::note(format!(
         "{} {}: {} profile(s), {} written by keyless",
         ui::bold("Your AWS config"),
@@ -84,16 +84,16 @@ fn survey() -> anyhow::Result<Survey> {
         managed
     ));
     if keys.is_empty() {
-        ui::note(format!("No long-lived access keys in {}.", s.credentials_path.display()));
+        ui::note(format!(
+            "No long-lived access keys in {} or {}.",
+            s.credentials_path.display(),
+            s.config_path.display()
+        ));
     } else {
         ui::note(format!(
-            "{} long-lived access key(s) in {}: {}",
+            "{} long-lived access key(s): {}",
             keys.len(),
-            s.credentials_path.display(),
-            keys.iter()
-                .map(|k| format!("{} ({})", k.profile, k.access_key_id))
-                .collect::<Vec<_>>()
-                .join(", ")
+            keys.iter().map(crate::migrate::describe).collect::<Vec<_>>().join(", ")
         ));
     }
     if crate::identity::env_credentials_present() {
@@ -321,11 +321,17 @@ pub fn run(args: OnboardArgs) -> anyhow::Result<i32> {
             w.environment.as_deref().map(|e| format!(" [{e}]")).unwrap_or_default()
         ));
     }
+
+    ui::note(ui::bold("5. Writing your AWS config"));
+    // Names are checked against the files as they are now, under the lock, not as they were
+    // before a sign-in that can take minutes: a profile written meanwhile is never replaced.
+    let mut edit = ConfigEdit::open(&s.config_path)?;
+    let credentials = crate::aws_config::read_document(&s.credentials_path)?;
     let clashes = provision::collisions(
         &wanted,
-        &s.config,
+        edit.document(),
         &s.config_path,
-        &s.credentials,
+        &credentials,
         &s.credentials_path,
         &BTreeSet::new(),
     );
@@ -337,9 +343,6 @@ pub fn run(args: OnboardArgs) -> anyhow::Result<i32> {
         };
         return Err(provision::collision_error(&clashes, where_));
     }
-
-    ui::note(ui::bold("5. Writing your AWS config"));
-    let mut edit = ConfigEdit::open(&s.config_path)?;
     provision::apply(edit.document_mut(), &session, &binary, &wanted, None)?;
     let diff = edit.diff();
     if diff.is_empty() {
@@ -387,7 +390,7 @@ pub fn run(args: OnboardArgs) -> anyhow::Result<i32> {
     }
 
     ui::note(ui::bold("7. Long-lived access keys"));
-    let keys = crate::migrate::long_lived(&crate::aws_config::read_document(&s.credentials_path)?);
+    let keys = crate::migrate::find_long_lived()?;
     let migrate = if keys.is_empty() {
         ui::note("None to retire.");
         false

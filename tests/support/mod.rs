@@ -312,6 +312,34 @@ fn parse_response(raw: &[u8]) -> Option<Response> {
     Some(Response { status, headers, body })
 }
 
+/// Reads the child's stderr line by line until `pred` matches; returns that line and keeps
+/// draining the rest in the background (collected for later assertions).
+pub fn read_stderr_until(
+    child: &mut Child,
+    pred: impl Fn(&str) -> bool + Send + 'static,
+) -> (String, std::sync::mpsc::Receiver<String>) {
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (found_tx, found_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = String::new();
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            all.push_str(&line);
+            all.push('\n');
+            if !sent && pred(&line) {
+                let _ = found_tx.send(line.clone());
+                sent = true;
+            }
+        }
+        let _ = tx.send(all);
+    });
+    let line = found_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the expected line never appeared on stderr");
+    (line, rx)
+}
+
 /// A temporary directory removed when dropped.
 pub struct TempDir(PathBuf);
 
