@@ -306,7 +306,7 @@ pub async fn hand_over(
     let path = format!("/{}", crate::util::random_hex(32));
     open(&format!("http://127.0.0.1:{port}{path}"))?;
 
-    let location = Arc::new(Mutex::new(Some(url.expose().clone())));
+    let location = Arc::new(Mutex::new(Some(Secret::new(url.expose().clone()))));
     let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<()>(1);
     let serve = async {
         loop {
@@ -342,7 +342,7 @@ pub async fn hand_over(
 async fn answer(
     mut stream: tokio::net::TcpStream,
     path: &str,
-    location: &Mutex<Option<String>>,
+    location: &Mutex<Option<Secret<String>>>,
 ) -> bool {
     let mut buf = vec![0u8; 8192];
     let mut len = 0;
@@ -366,7 +366,8 @@ async fn answer(
     };
     let reply = match &taken {
         Some(to) => format!(
-            "HTTP/1.1 303 See Other\r\nLocation: {to}\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            "HTTP/1.1 303 See Other\r\nLocation: {}\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            to.expose()
         ),
         None => {
             let body = "Not found. keyless hands each console sign-in to the browser once.\n";

@@ -284,3 +284,59 @@ fn chromium_clicking_deny_is_a_clean_failure() {
     let v: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(v["sessions"], json!([]), "a denied sign-in left a session");
 }
+
+/// `$BROWSER` for keyless: hands the URL it is given to the WebDriver session (which loads it
+/// and follows redirects like any page) and records the URL in a file. Its arguments carry
+/// chromedriver's port, not `host:port`: `$BROWSER` splits on `:`.
+const WEBDRIVER_OPENER: &str = r#"
+import json, sys, urllib.request
+port, session, record, url = sys.argv[1:5]
+addr = "127.0.0.1:" + port
+with open(record, "w") as f:
+    f.write(url)
+req = urllib.request.Request("http://%s/session/%s/url" % (addr, session),
+    data=json.dumps({"url": url}).encode(), headers={"content-type": "application/json"})
+urllib.request.urlopen(req, timeout=60).read()
+"#;
+
+#[test]
+fn chromium_follows_the_one_time_console_hand_off() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let mut user = User::new(&emu);
+    user.login();
+    user.add_profile("acme-dev", "111111111111", "Developer");
+    let browser = Browser::start();
+    let script = user.home.path().join("opener.py");
+    std::fs::write(&script, WEBDRIVER_OPENER).unwrap();
+    let record = user.home.path().join("opened-url");
+    let py = std::env::var("KEYLESS_TEST_PYTHON").expect("KEYLESS_TEST_PYTHON");
+    user.extra_env.push((
+        "BROWSER".into(),
+        format!(
+            "{py} {} {} {} {}",
+            script.display(),
+            browser.addr.trim_start_matches("127.0.0.1:"),
+            browser.session,
+            record.display()
+        ),
+    ));
+    let out = user.run(&["console", "--profile", "acme-dev", "--federate", "--service", "s3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // Chromium was given only the one-time loopback address, and it landed signed in.
+    let opened = std::fs::read_to_string(&record).unwrap();
+    assert!(opened.starts_with("http://127.0.0.1:") && !opened.contains("Signin"), "{opened}");
+    let title = browser.wait_for_title("Console");
+    let page = browser.source();
+    assert!(page.contains("<strong id=\"role\">Developer</strong>"), "{title}: {page}");
+    assert!(
+        page.contains("<code>https://console.aws.amazon.com/s3/home?region=ap-northeast-2</code>"),
+        "{page}"
+    );
+    let now_at = browser.cmd("GET", "/url", None);
+    assert!(
+        now_at.as_str().unwrap().starts_with(&format!("{}/federation?", emu.url())),
+        "{now_at}"
+    );
+    user.assert_no_secret_leaked(&emu, &[&opened, &text(&out.stderr)]);
+}
