@@ -347,3 +347,35 @@ fn login_and_credentials_through_the_secret_service() {
     // gnome-keyring stores its (encrypted) keyring under the daemon's HOME, not the user's.
     user.assert_no_secret_leaked(&emu, &[&text(&out.stderr)]);
 }
+
+#[test]
+fn a_keyless_process_holding_secrets_cannot_dump_core() {
+    use std::io::BufRead;
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    // The emulator is a long-running keyless process full of issued secrets. The shell raises
+    // the soft core limit as far as allowed, so a limit of 0 below is keyless's own doing.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "ulimit -S -c \"$(ulimit -H -c)\"; exec \"$0\" emulator serve"])
+        .arg(support::keyless_bin())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped());
+    // /proc/PID files belong to the process's user, or to root when it is not dumpable: run it
+    // as another user when the tests run as root, so the two cases differ.
+    let me = std::fs::metadata("/proc/self").unwrap().uid();
+    if me == 0 {
+        cmd.uid(65534).gid(65534);
+    }
+    let mut child = cmd.spawn().expect("starting keyless emulator serve");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("http://127.0.0.1:"), "{first:?}");
+    let proc_dir = format!("/proc/{}", child.id());
+    let owner = std::fs::metadata(format!("{proc_dir}/status")).unwrap().uid();
+    let limits = std::fs::read_to_string(format!("{proc_dir}/limits")).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(owner, 0, "the process is dumpable: its /proc files belong to uid {owner}");
+    let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
+    assert_eq!(core.split_whitespace().nth(4), Some("0"), "soft core limit: {core}");
+}

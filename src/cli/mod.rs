@@ -76,6 +76,8 @@ pub enum Command {
 
 /// Parses the command line, runs it, prints any error, and returns the exit code.
 pub fn main() -> i32 {
+    // Before anything reads a secret into memory.
+    crate::hardening::no_core_dumps();
     // The hot path skips building the whole clap command tree: `credential_process` lines
     // keyless writes always have this exact shape. Anything else goes through clap.
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
