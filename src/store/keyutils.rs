@@ -8,6 +8,7 @@ use super::{Store, StoreError};
 use crate::secret::Secret;
 
 const NAME: &str = "keyutils";
+const LIST_MAX_BYTES: usize = 65_536;
 
 pub struct KeyutilsStore {
     ring: KeyRing,
@@ -94,7 +95,11 @@ impl Store for KeyutilsStore {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let links = self.ring.get_links(4096).map_err(platform)?;
+        // linux-keyutils hands `max` to the kernel as a byte count: 65,536 bytes list up to
+        // 16,384 keys. A user's keyring holds at most 200 keys by default
+        // (/proc/sys/kernel/keys/maxkeys), but root's may hold a million, and a short buffer
+        // silently drops entries (a sign-out would then leave role credentials behind).
+        let links = self.ring.get_links(LIST_MAX_BYTES).map_err(platform)?;
         let full = self.description(prefix);
         let mut keys: Vec<String> = links
             .iter()
