@@ -1,11 +1,12 @@
-//! `keyless logout`: ends the session at Identity Center, then deletes its token,
-//! registration and cached role credentials from the secure store.
+//! `keyless logout`: ends the session at Identity Center (refreshing an expired access token
+//! first, since the session lives on there while its refresh token works), then deletes its
+//! token, registration and cached role credentials from the secure store.
 
 use clap::Args;
 
 use crate::error::Error;
-use crate::sso::records::{self, Token};
-use crate::sso::{clients, portal};
+use crate::sso::records::{self, Registration, Token};
+use crate::sso::{clients, portal, token};
 use crate::store::Store;
 use crate::ui;
 
@@ -38,6 +39,29 @@ pub fn stored_sessions(store: &dyn Store) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
+/// The token to end the session with at Identity Center: the stored one while it is valid;
+/// once it has expired, a refreshed one if the refresh token still works (the session lives on
+/// at Identity Center until it is ended or runs out); `None` when there is nothing to end.
+fn session_token(store: &dyn Store, name: &str) -> anyhow::Result<Option<Token>> {
+    let now = crate::time::now();
+    let Some(t) = records::load::<Token>(store, &records::token_key(name))? else {
+        return Ok(None);
+    };
+    if t.expires_at > now {
+        return Ok(Some(t));
+    }
+    let reg: Option<Registration> = records::load(store, &records::registration_key(name))?;
+    if !token::refreshable(&t, reg.as_ref(), now) {
+        return Ok(None);
+    }
+    match crate::util::block_on(token::valid_token(store, name, false)) {
+        Ok(fresh) => Ok(Some(fresh)),
+        // The refresh token was refused: the session is over at Identity Center already.
+        Err(e) if crate::error::find(&e).is_some_and(|k| k.sign_in.is_some()) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 pub fn run(args: LogoutArgs) -> anyhow::Result<i32> {
     let store = crate::store::open()?;
     let names = if args.all {
@@ -61,10 +85,18 @@ pub fn run(args: LogoutArgs) -> anyhow::Result<i32> {
     }
     let mut failed = false;
     for name in names {
-        let token: Option<Token> = records::load(store.as_ref(), &records::token_key(&name))?;
-        if let Some(t) = &token
-            && t.expires_at > crate::time::now()
-        {
+        let token = match session_token(store.as_ref(), &name) {
+            Ok(t) => t,
+            Err(e) => {
+                ui::note(format!(
+                    "warning: could not end `{name}` at Identity Center ({}); the local copy is removed anyway",
+                    crate::error::render(&e).replace('\n', " ")
+                ));
+                failed = true;
+                None
+            }
+        };
+        if let Some(t) = &token {
             let client = clients::portal(&t.region)?;
             if let Err(e) = crate::util::block_on(portal::logout(&client, &t.access_token)) {
                 ui::note(format!("warning: {e}; the local copy is removed anyway"));

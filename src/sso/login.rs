@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::endpoints::{self, Service};
-use super::records::{self, Registration, Token};
+use super::records::{self, Registration, Token, TokenClient};
 use super::{SessionConfig, clients};
 use crate::error::Error;
 use crate::secret::Secret;
@@ -86,13 +86,45 @@ where
     }
 }
 
-/// A registration from the store that still has 15 minutes and allows `grant`, or a new one.
+/// Identity Center refused a client registration kept from an earlier sign-in
+/// (`InvalidClientException`: revoked, or registered with another instance). The sign-in
+/// discards it, registers again and starts over, once.
+#[derive(Debug)]
+struct RejectedClient(String);
+
+impl std::fmt::Display for RejectedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Identity Center rejected the stored sign-in client: {}", self.0)
+    }
+}
+
+impl std::error::Error for RejectedClient {}
+
+/// `InvalidClientException` for a stored registration becomes [`RejectedClient`]; anything
+/// else goes through `other`.
+fn rejected_client<E, R>(
+    reused: bool,
+    e: &aws_sdk_ssooidc::error::SdkError<E, R>,
+    other: impl FnOnce() -> anyhow::Error,
+) -> anyhow::Error
+where
+    E: aws_sdk_ssooidc::error::ProvideErrorMetadata + std::error::Error,
+{
+    if reused && e.as_service_error().and_then(|s| s.code()) == Some("InvalidClientException") {
+        anyhow::Error::new(RejectedClient(clients::describe(e)))
+    } else {
+        other()
+    }
+}
+
+/// A registration from the store that still has 15 minutes and allows `grant` (`true`: it
+/// was reused), or a new one.
 async fn registration(
     store: &dyn Store,
     client: &aws_sdk_ssooidc::Client,
     session: &SessionConfig,
     grant: &str,
-) -> anyhow::Result<Registration> {
+) -> anyhow::Result<(Registration, bool)> {
     let scopes = session.registration_scopes();
     let key = records::registration_key(&session.name);
     if let Some(reg) = records::load::<Registration>(store, &key)?
@@ -102,7 +134,7 @@ async fn registration(
         && reg.start_url == session.start_url
         && reg.region == session.region
     {
-        return Ok(reg);
+        return Ok((reg, true));
     }
     let mut req = client
         .register_client()
@@ -137,7 +169,7 @@ async fn registration(
         region: session.region.clone(),
     };
     records::save(store, &key, &reg)?;
-    Ok(reg)
+    Ok((reg, false))
 }
 
 /// Signs in and stores the token. Returns it.
@@ -147,9 +179,19 @@ pub async fn login(
     opts: &LoginOptions,
 ) -> anyhow::Result<Token> {
     let client = clients::oidc(&session.region)?;
-    let (access, expires_in, refresh) = match opts.flow {
-        Flow::Pkce => pkce(store, &client, session, opts).await?,
-        Flow::DeviceCode => device(store, &client, session, opts).await?,
+    let flow = || async {
+        match opts.flow {
+            Flow::Pkce => pkce(store, &client, session, opts).await,
+            Flow::DeviceCode => device(store, &client, session, opts).await,
+        }
+    };
+    let (access, expires_in, refresh, owner) = match flow().await {
+        Err(e) if e.downcast_ref::<RejectedClient>().is_some() => {
+            ui::note(format!("{e}; registering a new one and starting the sign-in again."));
+            store.delete(&records::registration_key(&session.name)).map_err(Error::from)?;
+            flow().await?
+        }
+        other => other?,
     };
     let now = crate::time::now();
     let token = Token {
@@ -159,6 +201,7 @@ pub async fn login(
         start_url: session.start_url.clone(),
         region: session.region.clone(),
         signed_in_at: now,
+        client: Some(owner),
     };
     // Role credentials from an earlier sign-in may belong to another user: drop them.
     for k in store.list(&records::role_prefix(&session.name)).map_err(Error::from)? {
@@ -171,16 +214,19 @@ pub async fn login(
     Ok(token)
 }
 
-type Tokens = (Secret<String>, i32, Option<Secret<String>>);
+/// Access token, its lifetime, the refresh token, and the client they were issued to.
+type Tokens = (Secret<String>, i32, Option<Secret<String>>, TokenClient);
 
 fn tokens(
     out: &aws_sdk_ssooidc::operation::create_token::CreateTokenOutput,
+    reg: &Registration,
 ) -> anyhow::Result<Tokens> {
     let access = out.access_token().context("CreateToken returned no accessToken")?;
     Ok((
         Secret::new(access.to_string()),
         out.expires_in(),
         out.refresh_token().map(|r| Secret::new(r.to_string())),
+        TokenClient::from(reg),
     ))
 }
 
@@ -235,7 +281,7 @@ async fn pkce(
     session: &SessionConfig,
     opts: &LoginOptions,
 ) -> anyhow::Result<Tokens> {
-    let reg = registration(store, client, session, GRANT_AUTH_CODE).await?;
+    let (reg, reused) = registration(store, client, session, GRANT_AUTH_CODE).await?;
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .context("opening a loopback port for the sign-in callback")?;
@@ -295,9 +341,11 @@ async fn pkce(
                     .hint("run the login again")
                     .into()
             }
-            _ => oidc_error("exchanging the sign-in code", &session.region, &e),
+            _ => rejected_client(reused, &e, || {
+                oidc_error("exchanging the sign-in code", &session.region, &e)
+            }),
         })?;
-    tokens(&out)
+    tokens(&out, &reg)
 }
 
 const PAGE_STYLE: &str =
@@ -475,7 +523,7 @@ async fn device(
     session: &SessionConfig,
     opts: &LoginOptions,
 ) -> anyhow::Result<Tokens> {
-    let reg = registration(store, client, session, GRANT_DEVICE).await?;
+    let (reg, reused) = registration(store, client, session, GRANT_DEVICE).await?;
     let auth = client
         .start_device_authorization()
         .client_id(&reg.client_id)
@@ -483,7 +531,11 @@ async fn device(
         .start_url(&session.start_url)
         .send()
         .await
-        .map_err(|e| oidc_error("starting the device sign-in", &session.region, &e))?;
+        .map_err(|e| {
+            rejected_client(reused, &e, || {
+                oidc_error("starting the device sign-in", &session.region, &e)
+            })
+        })?;
     let device_code =
         auth.device_code().context("StartDeviceAuthorization returned no deviceCode")?;
     let user_code = auth.user_code().unwrap_or_default();
@@ -516,7 +568,7 @@ async fn device(
             .send()
             .await
         {
-            Ok(out) => return tokens(&out),
+            Ok(out) => return tokens(&out, &reg),
             Err(e) => match e.as_service_error() {
                 Some(CreateTokenError::AuthorizationPendingException(_)) => {}
                 Some(CreateTokenError::SlowDownException(_)) => interval += Duration::from_secs(5),
@@ -530,7 +582,11 @@ async fn device(
                         .hint("run the login again and approve it")
                         .into());
                 }
-                _ => return Err(oidc_error("waiting for the device sign-in", &session.region, &e)),
+                _ => {
+                    return Err(rejected_client(reused, &e, || {
+                        oidc_error("waiting for the device sign-in", &session.region, &e)
+                    }));
+                }
             },
         }
     }

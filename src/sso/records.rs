@@ -19,6 +19,30 @@ pub struct Token {
     /// Epoch seconds of the sign-in that started this session.
     #[serde(default)]
     pub signed_in_at: i64,
+    /// The OIDC client that obtained this token: a refresh token is only valid with it (the
+    /// AWS CLI keeps the same three values in its token cache). Absent in records written
+    /// before keyless kept it; those refresh with the session's stored registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<TokenClient>,
+}
+
+/// The client id, secret and registration expiry that go with a refresh token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenClient {
+    pub client_id: String,
+    pub client_secret: Secret<String>,
+    /// Epoch seconds.
+    pub expires_at: i64,
+}
+
+impl From<&Registration> for TokenClient {
+    fn from(r: &Registration) -> Self {
+        TokenClient {
+            client_id: r.client_id.clone(),
+            client_secret: r.client_secret.clone(),
+            expires_at: r.expires_at,
+        }
+    }
 }
 
 /// An OIDC client registration (RegisterClient result).

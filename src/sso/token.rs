@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_ssooidc::operation::create_token::CreateTokenError;
 
-use super::records::{self, Registration, Token};
+use super::records::{self, Registration, Token, TokenClient};
 use super::{clients, sign_in_again};
 use crate::error::Error;
 use crate::secret::Secret;
@@ -35,9 +35,16 @@ pub fn no_longer_valid(session: &str) -> anyhow::Error {
     .into()
 }
 
-/// Whether a token can be refreshed: it has a refresh token and a live registration.
+/// The client a token's refresh token belongs to: the one kept with the token, else (records
+/// from before keyless kept it) the session's stored registration.
+pub fn token_client(token: &Token, reg: Option<&Registration>) -> Option<TokenClient> {
+    token.client.clone().or_else(|| reg.map(TokenClient::from))
+}
+
+/// Whether a token can be refreshed: it has a refresh token and its client's registration is
+/// still live.
 pub fn refreshable(token: &Token, reg: Option<&Registration>, now: i64) -> bool {
-    token.refresh_token.is_some() && reg.is_some_and(|r| r.expires_at > now)
+    token.refresh_token.is_some() && token_client(token, reg).is_some_and(|c| c.expires_at > now)
 }
 
 /// The name of a session's lock, and of the verdict its holder leaves for the waiters.
@@ -87,9 +94,8 @@ pub async fn valid_token(store: &dyn Store, session: &str, force: bool) -> anyho
         return Err(e);
     }
     let client = clients::oidc(&reloaded.region)?;
-    match refresh(&client, store, session, &reloaded, reg.as_ref().expect("checked by refreshable"))
-        .await
-    {
+    let owner = token_client(&reloaded, reg.as_ref()).expect("checked by refreshable");
+    match refresh(&client, store, session, &reloaded, &owner).await {
         Ok(t) => Ok(t),
         // The service is unreachable or throttling, but the old token still works: use it.
         Err(RefreshError::Transient(_)) if reloaded.expires_at > now && !force => Ok(reloaded),
@@ -122,7 +128,7 @@ async fn refresh(
     store: &dyn Store,
     session: &str,
     old: &Token,
-    reg: &Registration,
+    reg: &TokenClient,
 ) -> Result<Token, RefreshError> {
     let refresh_token = old.refresh_token.as_ref().expect("checked by refreshable");
     let out = client
@@ -160,6 +166,7 @@ async fn refresh(
         start_url: old.start_url.clone(),
         region: old.region.clone(),
         signed_in_at: old.signed_in_at,
+        client: Some(reg.clone()),
     };
     records::save(store, &records::token_key(session), &token)
         .map_err(|e| RefreshError::Transient(e.to_string()))?;

@@ -78,6 +78,7 @@ impl Home {
             start_url: START_URL.into(),
             region: REGION.into(),
             signed_in_at: now,
+            client: None,
         };
         records::save(&self.store(), &records::token_key(session), &token).unwrap();
         token
@@ -92,6 +93,7 @@ impl Home {
             start_url: START_URL.into(),
             region: REGION.into(),
             signed_in_at: keyless::time::now() - 3600,
+            client: None,
         };
         records::save(&self.store(), &records::token_key(session), &token).unwrap();
     }

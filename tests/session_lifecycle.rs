@@ -1,0 +1,110 @@
+//! A session's life as AWS runs it: a refresh token belongs to the client that got it, a
+//! registration Identity Center no longer knows is replaced, and logout ends the session at
+//! Identity Center even after the access token expired.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use keyless::sso::records::{self, Registration, Token};
+use keyless::store::keyutils::KeyutilsStore;
+use support::Emulator;
+use support::user::{REGION, START_URL, User, text};
+
+const DEV: &str = "111111111111";
+
+fn login_args(flow: &str) -> Vec<&str> {
+    vec![
+        "login",
+        "--session",
+        "acme",
+        "--start-url",
+        START_URL,
+        "--region",
+        REGION,
+        flow,
+        "--no-browser",
+    ]
+}
+
+fn store(user: &User) -> KeyutilsStore {
+    KeyutilsStore::open(&user.namespace).expect("the kernel keyring must be usable")
+}
+
+/// Polls until `ready` holds (the machine may be slow; no fixed sleeps).
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn an_abandoned_sign_in_does_not_break_refreshing_the_session() {
+    // Tokens live 10 minutes: inside the 15-minute refresh window, so every call refreshes.
+    let emu = Emulator::start(&["--auto-approve", "--token-ttl", "600"]);
+    let user = User::new(&emu);
+    user.login();
+    let device_client =
+        records::load::<Registration>(&store(&user), &records::registration_key("acme"))
+            .unwrap()
+            .expect("a registration")
+            .client_id;
+
+    // A browser sign-in registers its own client, then is abandoned before the browser answers.
+    let mut child = user.spawn(&login_args("--pkce"));
+    wait_for("the browser sign-in's registration", || {
+        records::load::<Registration>(&store(&user), &records::registration_key("acme"))
+            .unwrap()
+            .is_some_and(|r| r.client_id != device_client)
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The session from the first sign-in still refreshes, with the client that obtained it.
+    let before = emu.op_count("CreateToken");
+    let out = user.credential_process(DEV, "Developer");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(emu.op_count("CreateToken"), before + 1, "one refresh");
+    let token: Token = records::load(&store(&user), &records::token_key("acme")).unwrap().unwrap();
+    assert_eq!(token.client.map(|c| c.client_id), Some(device_client));
+    user.assert_no_secret_leaked(&emu, &[&text(&out.stderr)]);
+}
+
+#[test]
+fn a_registration_identity_center_rejects_is_replaced() {
+    let first = Emulator::start(&["--auto-approve"]);
+    let mut user = User::new(&first);
+    user.login();
+    drop(first);
+
+    // Another Identity Center at the same address knows nothing of the stored registration.
+    let second = Emulator::start(&["--auto-approve"]);
+    user.endpoint = second.url().to_string();
+    let out = user.run(&login_args("--device-code"));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("rejected the stored sign-in client"), "{stderr}");
+    assert_eq!(second.op_count("RegisterClient"), 1, "registered once, anew");
+    assert_eq!(second.op_count("StartDeviceAuthorization"), 2, "tried once more");
+    let out = user.credential_process(DEV, "Developer");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn logout_after_the_access_token_expired_ends_the_session_at_identity_center() {
+    let emu = Emulator::start(&["--auto-approve", "--token-ttl", "2"]);
+    let user = User::new(&emu);
+    user.login();
+    wait_for("the access token to expire", || {
+        let t: Token = records::load(&store(&user), &records::token_key("acme")).unwrap().unwrap();
+        t.expires_at <= keyless::time::now()
+    });
+    let refreshes = emu.op_count("CreateToken");
+    let out = user.run(&["logout", "--session", "acme"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(emu.op_count("CreateToken"), refreshes + 1, "refreshed to sign out");
+    assert_eq!(emu.op_count("Logout"), 1, "the session was ended at Identity Center");
+    assert!(records::load::<Token>(&store(&user), &records::token_key("acme")).unwrap().is_none());
+}
