@@ -46,6 +46,8 @@ pub struct PortalRole {
     pub start_url: String,
     pub account: String,
     pub role: String,
+    /// The Identity Center's region: its partition is the roles' partition.
+    pub sso_region: String,
 }
 
 /// The portal account and role behind `profile`, when an SSO session backs it: a keyless
@@ -59,18 +61,24 @@ pub fn portal_role(doc: &Document, profile: &str) -> anyhow::Result<Option<Porta
             start_url: session.start_url,
             account: m.account,
             role: m.role,
+            sso_region: session.region,
         }));
     }
     let get = |k: &str| p.get(k).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     let (Some(account), Some(role)) = (get("sso_account_id"), get("sso_role_name")) else {
         return Ok(None);
     };
-    let start_url = match (get("sso_session"), get("sso_start_url")) {
-        (Some(session), _) => crate::sessions::load(&session)?.start_url,
-        (None, Some(url)) if url.starts_with("https://") => url,
+    let (start_url, sso_region) = match (get("sso_session"), get("sso_start_url")) {
+        (Some(session), _) => {
+            let s = crate::sessions::load(&session)?;
+            (s.start_url, s.region)
+        }
+        (None, Some(url)) if url.starts_with("https://") => {
+            (url, get("sso_region").unwrap_or_else(|| "us-east-1".into()))
+        }
         _ => return Ok(None),
     };
-    Ok(Some(PortalRole { start_url, account, role }))
+    Ok(Some(PortalRole { start_url, account, role, sso_region }))
 }
 
 /// encodeURIComponent's set: what the access portal's own "Create shortcut" produces.
@@ -104,20 +112,21 @@ pub fn portal_console_url(role: &PortalRole, destination: Option<&str>) -> Strin
     url
 }
 
-/// The console's host for `region`'s partition (the commercial one without a region).
-pub fn console_host(region: Option<&str>) -> &'static str {
-    crate::partition::of_or_default(region.unwrap_or("us-east-1")).console_host
-}
-
-/// A console page for `service` (e.g. `s3`, `ec2`; else the console home) in `region`. `None`
-/// when neither is given: the caller's default applies.
-pub fn destination(region: Option<&str>, service: Option<&str>) -> Option<String> {
+/// A console page for `service` (e.g. `s3`, `ec2`; else the console home) in `region`, on the
+/// console of `region`'s partition, else of `partition_region`'s (the role's partition, when
+/// no region is asked for). `None` when neither is given: the caller's default applies.
+pub fn destination(
+    partition_region: &str,
+    region: Option<&str>,
+    service: Option<&str>,
+) -> Option<String> {
     if region.is_none() && service.is_none() {
         return None;
     }
+    let host = crate::partition::of_or_default(region.unwrap_or(partition_region)).console_host;
     let path = service.unwrap_or("console");
     let query = region.map(|r| format!("?region={r}")).unwrap_or_default();
-    Some(format!("https://{}/{path}/home{query}", console_host(region)))
+    Some(format!("https://{host}/{path}/home{query}"))
 }
 
 /// `--service`: a console path segment (letters, digits and `-`).
@@ -416,6 +425,7 @@ mod tests {
             start_url: "https://d-1234567890.awsapps.com/start/".into(),
             account: "111111111111".into(),
             role: "Power User".into(),
+            sso_region: "eu-west-1".into(),
         }
     }
 
@@ -425,7 +435,7 @@ mod tests {
             portal_console_url(&role(), None),
             "https://d-1234567890.awsapps.com/start/#/console?account_id=111111111111&role_name=Power%20User"
         );
-        let dest = destination(Some("eu-west-1"), Some("s3")).unwrap();
+        let dest = destination("us-east-1", Some("eu-west-1"), Some("s3")).unwrap();
         assert_eq!(dest, "https://console.aws.amazon.com/s3/home?region=eu-west-1");
         assert!(portal_console_url(&role(), Some(&dest)).ends_with(
             "&destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fs3%2Fhome%3Fregion%3Deu-west-1"
@@ -434,18 +444,23 @@ mod tests {
 
     #[test]
     fn destinations_follow_region_partition_and_service() {
-        assert_eq!(destination(None, None), None);
+        assert_eq!(destination("us-east-1", None, None), None);
         assert_eq!(
-            destination(None, Some("ec2")).unwrap(),
+            destination("us-east-1", None, Some("ec2")).unwrap(),
             "https://console.aws.amazon.com/ec2/home"
         );
         assert_eq!(
-            destination(Some("cn-north-1"), None).unwrap(),
+            destination("us-east-1", Some("cn-north-1"), None).unwrap(),
             "https://console.amazonaws.cn/console/home?region=cn-north-1"
         );
         assert_eq!(
-            destination(Some("us-gov-west-1"), Some("iam")).unwrap(),
+            destination("us-east-1", Some("us-gov-west-1"), Some("iam")).unwrap(),
             "https://console.amazonaws-us-gov.com/iam/home?region=us-gov-west-1"
+        );
+        // No region asked for: the role's partition decides the console.
+        assert_eq!(
+            destination("us-gov-east-1", None, Some("s3")).unwrap(),
+            "https://console.amazonaws-us-gov.com/s3/home"
         );
         assert!(is_service("cloudformation") && is_service("ec2"));
         assert!(!is_service("s3/../x") && !is_service("") && !is_service("S3"));

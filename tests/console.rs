@@ -308,6 +308,15 @@ fn sso_profiles_open_the_portal_shortcut_which_holds_no_credential() {
         print(&["--profile", "acme-dev", "--destination", dest]),
         documented_shortcut(DEV, "Developer", Some(dest))
     );
+    // A GovCloud portal's roles are GovCloud roles: without a region, the page is on that
+    // partition's console.
+    let mut config = std::fs::read_to_string(home.config_path()).unwrap();
+    config.push_str("\n[sso-session gov]\nsso_start_url = https://start.us-gov-home.awsapps.com/directory/d-9067000000\nsso_region = us-gov-west-1\n\n[profile gov-ro]\nsso_session = gov\nsso_account_id = 333333333333\nsso_role_name = ReadOnly\n");
+    home.write_config(&config);
+    assert_eq!(
+        print(&["--profile", "gov-ro", "--service", "s3"]),
+        "https://start.us-gov-home.awsapps.com/directory/d-9067000000/#/console?account_id=333333333333&role_name=ReadOnly&destination=https%3A%2F%2Fconsole.amazonaws-us-gov.com%2Fs3%2Fhome"
+    );
     // Nothing was asked of AWS: no role credentials, no sign-in token.
     assert_eq!(emu.op_count("GetRoleCredentials"), 0);
     assert_eq!(emu.op_count("GetSigninToken"), 0);

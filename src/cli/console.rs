@@ -56,15 +56,17 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<Option<String>> {
         .region
         .clone()
         .or_else(|| args.service.as_ref().and_then(|_| console::profile_region(&doc, &profile)));
-    let destination = args
-        .destination
-        .clone()
-        .or_else(|| console::destination(region.as_deref(), args.service.as_deref()));
+    // Without a region, the console of the role's partition.
+    let destination = |partition_region: &str| {
+        args.destination.clone().or_else(|| {
+            console::destination(partition_region, region.as_deref(), args.service.as_deref())
+        })
+    };
 
     if !args.federate
         && let Some(role) = console::portal_role(&doc, &profile)?
     {
-        let url = console::portal_console_url(&role, destination.as_deref());
+        let url = console::portal_console_url(&role, destination(&role.sso_region).as_deref());
         crate::recent::record(&profile);
         let what = format!("role {} in account {}", role.role, role.account);
         if args.print {
@@ -88,8 +90,8 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<Option<String>> {
     let (creds, what, partition_region) = console::profile_credentials(&profile)?;
     let federation = console::federation_url(&partition_region)?;
     let token = crate::util::block_on(console::signin_token(&federation, args.duration, &creds))?;
-    let destination =
-        destination.unwrap_or_else(|| console::default_destination(&partition_region));
+    let destination = destination(&partition_region)
+        .unwrap_or_else(|| console::default_destination(&partition_region));
     let url = console::login_url(&federation, &destination, &token);
     crate::recent::record(&profile);
     if args.print {
