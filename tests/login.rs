@@ -211,6 +211,35 @@ fn server_controlled_names_reach_the_terminal_escaped() {
     assert!(!stdout.contains('\x1b') && !stderr.contains('\x1b'), "{stdout:?}\n{stderr:?}");
 }
 
+/// A StartDeviceAuthorization answer without `interval` and `expiresIn` reads as 0 in the
+/// SDK: keyless must then poll every 5 s and wait up to 600 s, as the AWS CLI does, rather
+/// than poll every second or give up at once.
+#[test]
+fn zero_device_interval_and_expiry_mean_the_aws_cli_defaults() {
+    let emu = Emulator::start(&["--poll-interval", "0", "--device-code-ttl", "0"]);
+    let user = User::new(&emu);
+    let mut child = user.spawn(&login_args("--device-code"));
+    let (code_line, rest) = read_stderr_until(&mut child, |l| {
+        let t = l.trim();
+        t.len() == 9 && t.as_bytes()[4] == b'-'
+    });
+    // Still waiting after two polls (an expiry of 0 taken literally ends it at the first).
+    while emu.op_count("CreateToken") < 2 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("login ended before approval ({status}): {}", rest.recv().unwrap());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    emu.approve(code_line.trim());
+    let out = wait_bounded(child, 60);
+    let stderr = rest.recv().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // The emulator enforces the 5 s default between polls.
+    let stats = emu.stats();
+    assert_eq!(stats["errors"].get("SlowDownException"), None, "{stats}");
+    assert_eq!(stats["errors"]["AuthorizationPendingException"], 2, "{stats}");
+}
+
 #[test]
 fn expired_device_code_is_a_clear_error() {
     let emu = Emulator::start(&["--device-code-ttl", "2"]);

@@ -44,9 +44,14 @@ pub struct ServeArgs {
     /// Lifetime of role credentials in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     pub role_ttl: i64,
-    /// Lifetime of device codes in seconds.
+    /// Lifetime of device codes in seconds. 0 answers `expiresIn: 0`, as a response without
+    /// the field reads, and keeps the code for the 600 s clients then assume.
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     pub device_code_ttl: i64,
+    /// Device-code polling interval in seconds. 0 answers `interval: 0`, as a response without
+    /// the field reads, and enforces the 5 s clients then assume (SlowDown if faster).
+    #[arg(long, value_name = "SECS", default_value_t = 1)]
+    pub poll_interval: i64,
     /// Delay every AWS response by this many milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency_ms: u64,
@@ -81,9 +86,12 @@ impl ServeArgs {
         if self.token_ttl <= 0
             || self.legacy_token_ttl <= 0
             || self.role_ttl <= 0
-            || self.device_code_ttl <= 0
+            || self.device_code_ttl < 0
         {
             return Err(Error::usage("the TTLs must be positive numbers of seconds").into());
+        }
+        if self.poll_interval < 0 {
+            return Err(Error::usage("--poll-interval must be 0 or more seconds").into());
         }
         Ok(Config {
             addr,
@@ -93,7 +101,7 @@ impl ServeArgs {
             legacy_token_ttl: self.legacy_token_ttl,
             role_ttl: self.role_ttl,
             device_code_ttl: self.device_code_ttl,
-            poll_interval: 1,
+            poll_interval: self.poll_interval,
             latency: Duration::from_millis(self.latency_ms),
             rate_limit: self.rate_limit,
             fault_rate: self.fault_rate,

@@ -27,6 +27,7 @@ pub fn handle(emu: &Emulator, req: &Request) -> Reply {
                     "operations": st.stats.operations,
                     "throttled": st.stats.throttled,
                     "faults": st.stats.faults,
+                    "errors": st.stats.errors,
                 }),
             )
         }

@@ -46,9 +46,11 @@ pub struct Config {
     pub legacy_token_ttl: i64,
     /// Lifetime of role credentials, in seconds.
     pub role_ttl: i64,
-    /// Lifetime of device codes, in seconds.
+    /// Lifetime of device codes, in seconds. 0 answers `expiresIn: 0` (what an SDK reads when
+    /// the field is absent) and keeps the code for the 600 s default.
     pub device_code_ttl: i64,
-    /// Device-code polling interval, in seconds.
+    /// Device-code polling interval, in seconds. 0 answers `interval: 0` and enforces the 5 s
+    /// default clients must then use.
     pub poll_interval: i64,
     /// Delay added to every AWS response.
     pub latency: Duration,

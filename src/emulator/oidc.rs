@@ -15,6 +15,10 @@ use crate::time::now;
 
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const KNOWN_GRANTS: [&str; 3] = ["authorization_code", DEVICE_CODE_GRANT, "refresh_token"];
+/// The polling interval and device-code lifetime clients assume when StartDeviceAuthorization
+/// gives none (the AWS CLI's defaults).
+pub const DEFAULT_POLL_INTERVAL: i64 = 5;
+pub const DEFAULT_DEVICE_CODE_TTL: i64 = 600;
 /// Client registrations last 90 days, like the real service.
 const REGISTRATION_TTL: i64 = 90 * 86_400;
 
@@ -56,7 +60,10 @@ pub fn handle(emu: &Emulator, op: &str, req: &Request) -> Reply {
     });
     match result {
         Ok(value) => Reply::json(200, &value),
-        Err(e) => e.reply(),
+        Err(e) => {
+            emu.lock().count_error(e.shape);
+            e.reply()
+        }
     }
 }
 
@@ -246,6 +253,8 @@ fn start_device_authorization(emu: &Emulator, body: &Value) -> Result<Value> {
     } else {
         Decision::Pending
     };
+    // What the response says; 0 is what the Rust SDK reads when the field is absent, and the
+    // code then behaves with the defaults a client must fall back to.
     let expires_in = emu.config.device_code_ttl;
     let interval = emu.config.poll_interval;
     st.devices.insert(
@@ -253,8 +262,8 @@ fn start_device_authorization(emu: &Emulator, body: &Value) -> Result<Value> {
         DeviceAuth {
             client_id,
             user_code: code.clone(),
-            expires_at: now + expires_in,
-            interval,
+            expires_at: now + if expires_in > 0 { expires_in } else { DEFAULT_DEVICE_CODE_TTL },
+            interval: if interval > 0 { interval } else { DEFAULT_POLL_INTERVAL },
             decision,
             last_poll: None,
             consumed: false,

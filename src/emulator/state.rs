@@ -157,6 +157,8 @@ pub struct Stats {
     pub operations: BTreeMap<String, u64>,
     pub throttled: BTreeMap<String, u64>,
     pub faults: BTreeMap<String, u64>,
+    /// SSO-OIDC error replies by exception (e.g. how often a client polled too fast).
+    pub errors: BTreeMap<String, u64>,
 }
 
 /// The mutable state of one emulator.
@@ -232,6 +234,11 @@ impl State {
         for c in self.role_credentials.values_mut().filter(|c| c.user == user) {
             c.revoked = true;
         }
+    }
+
+    /// Counts one SSO-OIDC error reply.
+    pub fn count_error(&mut self, shape: &str) {
+        *self.stats.errors.entry(shape.to_string()).or_default() += 1;
     }
 
     /// Counts one request for an AWS operation.

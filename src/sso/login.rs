@@ -548,8 +548,9 @@ async fn device(
         ui::bold(user_code)
     ));
     open_browser(complete, opts);
-    let mut interval = Duration::from_secs(u64::try_from(auth.interval()).unwrap_or(5).max(1));
-    let expires = Duration::from_secs(u64::try_from(auth.expires_in()).unwrap_or(600));
+    // The SDK reads an absent field as 0: then the defaults the AWS CLI uses apply.
+    let (interval, expires) = device_timing(auth.interval(), auth.expires_in());
+    let mut interval = interval;
     let deadline = Instant::now() + expires.min(opts.timeout);
     let _spinner = ui::Spinner::start("Waiting for you to approve the sign-in", deadline);
     loop {
@@ -592,9 +593,26 @@ async fn device(
     }
 }
 
+/// The polling interval and the code's lifetime from StartDeviceAuthorization, with 0 (or a
+/// nonsensical negative) taken as absent: 5 s and 600 s, as the AWS CLI assumes.
+fn device_timing(interval: i32, expires_in: i32) -> (Duration, Duration) {
+    let secs = |v: i32, default: u64| {
+        Duration::from_secs(u64::try_from(v).ok().filter(|&v| v > 0).unwrap_or(default))
+    };
+    (secs(interval, 5), secs(expires_in, 600))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_device_timing_means_the_defaults() {
+        let s = Duration::from_secs;
+        assert_eq!(device_timing(0, 0), (s(5), s(600)));
+        assert_eq!(device_timing(-1, -1), (s(5), s(600)));
+        assert_eq!(device_timing(1, 300), (s(1), s(300)));
+    }
 
     #[test]
     fn authorize_url_matches_the_aws_cli_shape() {
