@@ -22,6 +22,25 @@ pub fn note(msg: impl AsRef<str>) {
     let _ = writeln!(std::io::stderr().lock(), "{}", escape(msg.as_ref()));
 }
 
+/// Opens `url` in the user's browser, only if it is `https` (or `http` to this machine, the local
+/// Identity Center): addresses that come from servers, such as a device sign-in's verification
+/// page, must not reach a file, another scheme's handler or a plain-http page elsewhere.
+/// `no_browser_hint` is the next step when no browser can be started.
+pub fn open_in_browser(url: &str, no_browser_hint: &str) -> anyhow::Result<()> {
+    if !crate::sso::endpoints::browsable(url) {
+        return Err(crate::error::Error::user(format!(
+            "keyless will not open `{url}` in a browser: it opens only https addresses (and http to this machine)"
+        ))
+        .hint("do not open that address yourself either unless you know where it leads; check the endpoint variables (AWS_ENDPOINT_URL_*) if you set any")
+        .into());
+    }
+    webbrowser::open(url).map_err(|e| {
+        crate::error::Error::user(format!("could not open a browser: {e}"))
+            .hint(no_browser_hint)
+            .into()
+    })
+}
+
 /// keyless's own styling: the only escape sequences [`escape`] lets through.
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";

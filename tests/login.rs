@@ -408,3 +408,120 @@ fn a_keyless_process_holding_secrets_cannot_dump_core() {
     let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
     assert_eq!(core.split_whitespace().nth(4), Some("0"), "soft core limit: {core}");
 }
+
+/// A sign-in service that registers clients and starts device sign-ins with the verification
+/// addresses given, and refuses every token request. Answers until the test ends.
+fn fake_oidc(verification_uri: &'static str, complete: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // The head, then the body by its length.
+            let body_len = loop {
+                let n = stream.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let len = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    break Some((end + 4, len));
+                }
+            };
+            let Some((start, len)) = body_len else { continue };
+            while buf.len() < start + len {
+                let n = stream.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let line = String::from_utf8_lossy(&buf).lines().next().unwrap_or("").to_string();
+            let (status, body) = if line.contains("/client/register") {
+                (
+                    "200 OK",
+                    serde_json::json!({"clientId": "fake-client", "clientSecret": "fake-secret-value", "clientIdIssuedAt": 1_700_000_000, "clientSecretExpiresAt": 4_000_000_000i64}),
+                )
+            } else if line.contains("/device_authorization") {
+                (
+                    "200 OK",
+                    serde_json::json!({"deviceCode": "fake-device-code", "userCode": "ABCD-EFGH", "verificationUri": verification_uri, "verificationUriComplete": complete, "expiresIn": 600, "interval": 1}),
+                )
+            } else {
+                ("400 Bad Request", serde_json::json!({"error": "access_denied"}))
+            };
+            let body = body.to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// A "browser" that records every address it is asked to open.
+fn recording_browser(user: &mut User) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = user.home.path().join("browser.sh");
+    let log = user.home.path().join("opened.txt");
+    std::fs::write(&script, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()))
+        .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    user.extra_env.push(("BROWSER".into(), script.display().to_string()));
+    log
+}
+
+#[test]
+fn verification_addresses_that_are_not_https_are_never_opened() {
+    for (uri, complete) in [
+        ("file:///etc/passwd", "file:///etc/passwd"),
+        ("https://device.example/", "http://phish.example/device?user_code=ABCD-EFGH"),
+        ("https://device.example/", "https://user@phish.example/"),
+    ] {
+        let endpoint = fake_oidc(uri, complete);
+        let mut user = User::with_endpoint(&endpoint);
+        let opened = recording_browser(&mut user);
+        let mut args = login_args("--device-code");
+        args.retain(|a| *a != "--no-browser");
+        let out = user.run(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{complete}: {err}");
+        assert!(
+            err.contains("the sign-in service gave a verification address that is not https"),
+            "{complete}: {err}"
+        );
+        // The opener would run in the background: give it the time it had on the way out.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(!opened.exists(), "{complete} was opened: {:?}", std::fs::read_to_string(&opened));
+    }
+    // The same browser is used for the local Identity Center's http address on this machine.
+    let emu = Emulator::start(&["--auto-approve"]);
+    let mut user = User::new(&emu);
+    let opened = recording_browser(&mut user);
+    let mut args = login_args("--device-code");
+    args.retain(|a| *a != "--no-browser");
+    let out = user.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The opener runs in the background: wait for what it recorded.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let log = loop {
+        match std::fs::read_to_string(&opened) {
+            Ok(log) if log.ends_with('\n') => break log,
+            _ => {
+                assert!(std::time::Instant::now() < deadline, "the loopback address was not opened")
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(log.starts_with(&format!("{}/", emu.url())), "{log}");
+}

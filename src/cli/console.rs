@@ -5,7 +5,6 @@
 use clap::Args;
 
 use crate::console;
-use crate::error::Error;
 use crate::ui;
 
 #[derive(Debug, Args)]
@@ -78,11 +77,10 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<Option<String>> {
         ui::note(format!(
             "Opening the AWS console as {what} through your AWS access portal (your browser signs in to the portal if it has not already)."
         ));
-        webbrowser::open(&url).map_err(|e| {
-            Error::user(format!("could not open a browser: {e}")).hint(format!(
-                "run `keyless console --print --profile {profile}` and open the URL yourself"
-            ))
-        })?;
+        ui::open_in_browser(
+            &url,
+            &format!("run `keyless console --print --profile {profile}` and open the URL yourself"),
+        )?;
         return Ok(None);
     }
 
@@ -103,13 +101,12 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<Option<String>> {
     }
     ui::note(format!("Opening the AWS console as {what} in your browser."));
     let open = |loopback: &str| {
-        webbrowser::open(loopback).map_err(|e| {
-            Error::user(format!("could not open a browser: {e}"))
-                .hint(format!(
-                    "run `keyless console --federate --print --profile {profile}` and open the URL yourself"
-                ))
-                .into()
-        })
+        ui::open_in_browser(
+            loopback,
+            &format!(
+                "run `keyless console --federate --print --profile {profile}` and open the URL yourself"
+            ),
+        )
     };
     crate::util::block_on(console::hand_over(&url, open, console::HAND_OVER_WAIT))?;
     Ok(None)

@@ -60,6 +60,20 @@ fn host_of(url: &str) -> &str {
     authority.rsplit_once(':').map_or(authority, |(h, _)| h)
 }
 
+/// Whether a browser may be sent to `url`: `https` to some host, or `http` to this machine (the
+/// local Identity Center), with no user info (`user@host` hides the real host from a reader) and
+/// no whitespace or control characters.
+pub fn browsable(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower.split_once("://").map_or("", |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    (lower.starts_with("https://") && !host_of(url).is_empty())
+        || (lower.starts_with("http://") && is_loopback(host_of(url)))
+}
+
 /// Checks an endpoint override: `https`, or `http` to a loopback host.
 pub fn check_override(var: &str, url: &str) -> anyhow::Result<()> {
     let lower = url.to_ascii_lowercase();
@@ -164,6 +178,32 @@ pub fn origin(url: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_https_or_loopback_http_is_browsable() {
+        for ok in [
+            "https://device.sso.us-east-1.amazonaws.com/?user_code=ABCD-EFGH",
+            "HTTPS://example.com",
+            "http://127.0.0.1:4000/device",
+            "http://localhost/x",
+            "http://[::1]:9/",
+        ] {
+            assert!(browsable(ok), "{ok}");
+        }
+        for bad in [
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "http://evil.example/device",
+            "http://127.0.0.1@evil.example/",
+            "https://user@device.sso.us-east-1.amazonaws.com/",
+            "https://",
+            "https://example.com/a b",
+            "smb://host/share",
+            "",
+        ] {
+            assert!(!browsable(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn origin_drops_the_path() {

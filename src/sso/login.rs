@@ -231,7 +231,7 @@ fn tokens(
 }
 
 fn open_browser(url: &str, opts: &LoginOptions) {
-    if opts.open_browser && webbrowser::open(url).is_err() {
+    if opts.open_browser && ui::open_in_browser(url, "").is_err() {
         ui::note("(could not open a browser; open the address above yourself)");
     }
 }
@@ -541,6 +541,15 @@ async fn device(
     let user_code = auth.user_code().unwrap_or_default();
     let uri = auth.verification_uri().unwrap_or_default();
     let complete = auth.verification_uri_complete().unwrap_or(uri);
+    // The addresses come from the sign-in service: a person is told to open them, and a browser
+    // may be pointed at them, so anything but https (or http to this machine) is refused.
+    if let Some(bad) = [uri, complete].into_iter().find(|u| !endpoints::browsable(u)) {
+        return Err(Error::user(format!(
+            "the sign-in service gave a verification address that is not https: `{bad}`"
+        ))
+        .hint("keyless sends you only to https pages: check the SSO region and AWS_ENDPOINT_URL_SSO_OIDC if you set it, and do not open that address")
+        .into());
+    }
     ui::note(format!(
         "To sign in to {}, open this page on any device:\n\n    {}\n\nand enter the code:\n\n    {}\n",
         session.start_url,
