@@ -153,3 +153,41 @@ fn requests_name_keyless_in_the_user_agent() {
         .unwrap_or_else(|| panic!("no user agent: {register}"));
     assert!(ua.contains("app/keyless"), "{ua}");
 }
+
+/// `AWS_USE_FIPS_ENDPOINT` / `AWS_USE_DUALSTACK_ENDPOINT`, or the same settings in the active
+/// profile, move SSO-OIDC to AWS's FIPS or dual-stack host (unreachable here: the error names
+/// the host that was tried).
+#[test]
+fn fips_and_dual_stack_settings_change_the_endpoints() {
+    let tried = |env: &[(&str, &str)], config: &str| {
+        let mut home = Home::new("fips");
+        home.write_config(config);
+        home.env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let out = home.run(&[
+            "login",
+            "--session",
+            "acme",
+            "--start-url",
+            eco::START_URL,
+            "--region",
+            "us-east-1",
+            "--device-code",
+            "--no-browser",
+        ]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        stderr
+    };
+    let plain = tried(&[], "");
+    assert!(plain.contains("https://oidc.us-east-1.amazonaws.com"), "{plain}");
+    let fips = tried(&[("AWS_USE_FIPS_ENDPOINT", "true")], "");
+    assert!(fips.contains("https://oidc-fips.us-east-1.amazonaws.com"), "{fips}");
+    let dual = tried(&[("AWS_USE_DUALSTACK_ENDPOINT", "true")], "");
+    assert!(dual.contains("https://oidc.us-east-1.api.aws"), "{dual}");
+    let both = tried(&[], "[default]\nuse_fips_endpoint = true\nuse_dualstack_endpoint = true\n");
+    assert!(both.contains("https://oidc-fips.us-east-1.api.aws"), "{both}");
+    // The environment wins over the profile, as in the SDKs.
+    let env_off =
+        tried(&[("AWS_USE_FIPS_ENDPOINT", "false")], "[default]\nuse_fips_endpoint = true\n");
+    assert!(env_off.contains("https://oidc.us-east-1.amazonaws.com"), "{env_off}");
+}
