@@ -362,6 +362,30 @@ fn locked_secret_service_is_a_clear_error() {
 }
 
 #[test]
+fn secret_service_without_a_login_keyring_refuses_instead_of_keeping_tokens_in_memory() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let mut user = User::new(&emu);
+    let daemon = support::keyring::SecretServiceDaemon::start_without_login_keyring();
+    assert_eq!(daemon.read_alias("default"), "/", "this daemon must have no default keyring");
+    user.use_secret_service(&daemon);
+    let out = user.run(&login_args("--device-code"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("has no default (login) keyring")
+            && stderr.contains("in-memory session collection")
+            && stderr.contains("persistent login keyring")
+            && stderr.contains("KEYLESS_STORE=keyutils"),
+        "{stderr}"
+    );
+    // Nothing went to gnome-keyring's in-memory `session` collection, and no profile or
+    // session section was written for a sign-in that could not be kept.
+    assert_eq!(daemon.count_items("application", "keyless"), 0);
+    assert!(!user.config_path().exists());
+    user.assert_no_secret_leaked(&emu, &[&stderr]);
+}
+
+#[test]
 fn login_and_credentials_through_the_secret_service() {
     let emu = Emulator::start(&["--auto-approve"]);
     let mut user = User::new(&emu);
@@ -373,6 +397,9 @@ fn login_and_credentials_through_the_secret_service() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["Version"], 1);
     assert_eq!(status_json(&user)["store"], "secret-service");
+    // The entries are in the persistent login keyring, not in memory.
+    assert_eq!(daemon.read_alias("default"), "/org/freedesktop/secrets/collection/login");
+    assert!(daemon.count_items("application", "keyless") >= 2, "token and role credentials");
     // gnome-keyring stores its (encrypted) keyring under the daemon's HOME, not the user's.
     user.assert_no_secret_leaked(&emu, &[&text(&out.stderr)]);
 }

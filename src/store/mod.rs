@@ -40,7 +40,7 @@ impl StoreError {
         match self {
             StoreError::Locked { store: "secret-service" } => "unlock your login keyring (log in to the desktop session, or run `secret-tool lookup x y` to get the unlock prompt), then try again".into(),
             StoreError::Locked { .. } => "unlock your keychain, then try again".into(),
-            StoreError::Unavailable { store: "secret-service", .. } => "start a Secret Service (for example `gnome-keyring-daemon --unlock --components=secrets` inside a D-Bus session), or use the kernel keyring with `KEYLESS_STORE=keyutils`".into(),
+            StoreError::Unavailable { store: "secret-service", .. } => "start a Secret Service with a persistent login keyring (for example `gnome-keyring-daemon --unlock --components=secrets` inside a D-Bus session, or log in to the desktop session), or use the kernel keyring with `KEYLESS_STORE=keyutils`".into(),
             StoreError::Unavailable { store: "keyutils", .. } => "the Linux kernel keyring is not usable here (it may be disabled in this container); use the Secret Service with `KEYLESS_STORE=secret-service`".into(),
             StoreError::Unavailable { .. } | StoreError::Platform { .. } => "run `keyless doctor` to check the secure store".into(),
         }

@@ -1,6 +1,9 @@
 //! The freedesktop Secret Service (GNOME Keyring, KWallet) over the D-Bus session bus.
-//! Values travel encrypted (DH session) and are stored in the default collection, with
-//! attributes that name keyless, the namespace and the key.
+//! Values travel over a plain session on the user's own session bus (see [`SecretServiceStore::open`])
+//! and are stored only in the collection behind the `default` alias (GNOME Keyring's and
+//! KWallet's persistent "login" keyring), with attributes that name keyless, the namespace and
+//! the key. Never in the in-memory `session` collection: tokens there would vanish with the
+//! daemon, and keyless would look signed out for no reason the user could see.
 
 use std::collections::HashMap;
 
@@ -11,6 +14,9 @@ use crate::secret::Secret;
 
 const NAME: &str = "secret-service";
 const APP: &str = "keyless";
+/// Why the Secret Service cannot be used when it has no persistent default keyring.
+pub const NO_DEFAULT_COLLECTION: &str = "the Secret Service has no default (login) keyring; \
+keyless does not store tokens in its in-memory session collection";
 
 pub struct SecretServiceStore {
     service: SecretService,
@@ -32,6 +38,12 @@ fn platform(e: SsError) -> StoreError {
     }
 }
 
+/// Whether an item lives in the `session` collection, which the Secret Service keeps in memory
+/// only (GNOME Keyring names it so; the path is `/org/freedesktop/secrets/collection/session/N`).
+fn in_session_collection(item: &dbus_secret_service::Item<'_>) -> bool {
+    item.path.starts_with("/org/freedesktop/secrets/collection/session/")
+}
+
 impl SecretServiceStore {
     /// Connects to the session bus and checks that a default collection exists.
     pub fn open(namespace: &str) -> Result<Self, StoreError> {
@@ -49,14 +61,14 @@ impl SecretServiceStore {
         Ok(SecretServiceStore { service, namespace: namespace.to_string() })
     }
 
-    /// The collection entries go to; an error when it is locked (keyless never pops up an
-    /// unlock prompt from a background `credential_process` call).
+    /// The collection entries go to: the one behind the `default` alias, and no other; an
+    /// error when there is none or it is locked (keyless never pops up an unlock prompt from a
+    /// background `credential_process` call).
     fn collection(&self) -> Result<Collection<'_>, StoreError> {
-        let c = self.service.get_any_collection().map_err(|e| match e {
-            SsError::NoResult => StoreError::Unavailable {
-                store: NAME,
-                reason: "the Secret Service has no keyring (collection) to store into".into(),
-            },
+        let c = self.service.get_default_collection().map_err(|e| match e {
+            SsError::NoResult => {
+                StoreError::Unavailable { store: NAME, reason: NO_DEFAULT_COLLECTION.into() }
+            }
             other => platform(other),
         })?;
         if c.is_locked().map_err(platform)? {
@@ -83,11 +95,18 @@ impl Store for SecretServiceStore {
     fn get(&self, key: &str) -> Result<Option<Secret<Vec<u8>>>, StoreError> {
         // One service-wide search answers both "is it there" and "is it locked": the hot
         // path makes two D-Bus calls (SearchItems, GetSecret) after the session is open.
+        // Items in the in-memory session collection (written by someone else, or by an old
+        // keyless) are never read: keyless stores only in the persistent default collection.
         let found = self.service.search_items(self.attrs(Some(key))).map_err(platform)?;
-        if let Some(item) = found.unlocked.first() {
+        let persistent = |item: &&dbus_secret_service::Item<'_>| !in_session_collection(item);
+        if let Some(item) = found.unlocked.iter().find(persistent) {
             return Ok(Some(Secret::new(item.get_secret().map_err(platform)?)));
         }
-        if found.locked.is_empty() { Ok(None) } else { Err(StoreError::Locked { store: NAME }) }
+        if found.locked.iter().any(|i| persistent(&i)) {
+            Err(StoreError::Locked { store: NAME })
+        } else {
+            Ok(None)
+        }
     }
 
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {

@@ -26,7 +26,18 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 impl SecretServiceDaemon {
+    /// A Secret Service with an unlocked, persistent login keyring (the `default` alias).
     pub fn start() -> SecretServiceDaemon {
+        Self::start_with(true)
+    }
+
+    /// A Secret Service that has only GNOME Keyring's in-memory `session` collection: no
+    /// login keyring was ever created, so the `default` alias points nowhere.
+    pub fn start_without_login_keyring() -> SecretServiceDaemon {
+        Self::start_with(false)
+    }
+
+    fn start_with(login_keyring: bool) -> SecretServiceDaemon {
         let home = temp_dir("ss");
         let mut bus = Command::new("dbus-daemon")
             .args(["--session", "--nofork", "--print-address=1"])
@@ -44,18 +55,62 @@ impl SecretServiceDaemon {
         let bus_address = line.trim().to_string();
         assert!(bus_address.starts_with("unix:"), "dbus-daemon printed no address: {line:?}");
         let mut d = SecretServiceDaemon { bus_address, home, bus, keyring: None };
-        let mut keyring = Command::new("gnome-keyring-daemon")
-            .args(["--foreground", "--unlock", "--components=secrets"])
+        let mut keyring = Command::new("gnome-keyring-daemon");
+        keyring.args(["--foreground", "--components=secrets"]);
+        if login_keyring {
+            keyring.arg("--unlock");
+        }
+        let mut keyring = keyring
             .envs(d.env())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("gnome-keyring-daemon must be installed (Debian package gnome-keyring)");
-        keyring.stdin.take().unwrap().write_all(b"test-password").unwrap();
+        let mut stdin = keyring.stdin.take().unwrap();
+        if login_keyring {
+            stdin.write_all(b"test-password").unwrap();
+        }
+        drop(stdin);
         d.keyring = Some(keyring);
-        d.wait_for_service();
+        d.wait_for_service(login_keyring);
         d
+    }
+
+    /// The object path behind a collection alias (`/` when the alias is unset).
+    pub fn read_alias(&self, alias: &str) -> String {
+        let out = Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.ReadAlias",
+            ])
+            .arg(format!("string:{alias}"))
+            .envs(self.env())
+            .output()
+            .expect("dbus-send must be installed");
+        assert!(out.status.success(), "ReadAlias: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let path = text.split("object path \"").nth(1).and_then(|r| r.split('"').next());
+        path.unwrap_or_else(|| panic!("no object path in {text}")).to_string()
+    }
+
+    /// How many items with `attribute=value` the whole service holds, in any collection
+    /// (the session collection included), as `secret-tool` sees them.
+    pub fn count_items(&self, attribute: &str, value: &str) -> usize {
+        let out = Command::new("secret-tool")
+            .args(["search", "--all", "--unlock", attribute, value])
+            .envs(self.env())
+            .output()
+            .expect("secret-tool must be installed (Debian package libsecret-tools)");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text.lines().filter(|l| l.starts_with('[')).count()
     }
 
     /// The environment a process needs to use this Secret Service.
@@ -68,7 +123,7 @@ impl SecretServiceDaemon {
         ]
     }
 
-    fn wait_for_service(&self) {
+    fn wait_for_service(&self, login_keyring: bool) {
         let start = Instant::now();
         loop {
             let out = Command::new("dbus-send")
@@ -83,6 +138,9 @@ impl SecretServiceDaemon {
                 .envs(self.env())
                 .output()
                 .expect("dbus-send must be installed");
+            if String::from_utf8_lossy(&out.stdout).contains("boolean true") && !login_keyring {
+                return;
+            }
             if String::from_utf8_lossy(&out.stdout).contains("boolean true") {
                 // The login collection is created right after the name appears.
                 let probe = Command::new("secret-tool")
