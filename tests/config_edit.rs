@@ -266,7 +266,12 @@ fn a_failed_write_leaves_the_file_as_it_was() {
     let shown = keyless::error::render(&err);
     assert!(shown.contains(&format!("cannot write {}", path.display())), "{shown}");
     assert_eq!(names(&dir), before, "no temp file left behind");
-    if !writable {
+    if writable {
+        // What stood at the path is untouched (still the directory with its one entry), and
+        // the original content is where it was moved.
+        assert!(path.is_dir() && names(&path) == vec!["occupied".to_string()]);
+        assert_eq!(fs::read_to_string(dir.join("config.saved")).unwrap(), ORIGINAL);
+    } else {
         assert_eq!(fs::read_to_string(&path).unwrap(), ORIGINAL);
     }
 }

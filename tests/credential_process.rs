@@ -307,33 +307,88 @@ fn login_if_needed_signs_in_once_for_concurrent_callers() {
     assert_eq!(emu.op_count("GetRoleCredentials"), 1);
 }
 
+/// The lock file keyless uses for a role of the `acme` session (XDG_RUNTIME_DIR is the user's
+/// HOME here), with its directory made as keyless makes it (owned by the user, 0700).
+fn role_lock_path(user: &User, account: &str, role: &str) -> std::path::PathBuf {
+    let dir = user.home.path().join("keyless");
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(&dir).unwrap();
+    lock_file(user, &dir, &format!("role:acme:{account}:{role}"))
+}
+
+/// Holds `lock` from another process (util-linux `flock`) until killed; returns once the lock
+/// is really held. The caller kills and waits for the holder.
+#[allow(clippy::zombie_processes)]
+fn hold_lock(lock: &std::path::Path) -> std::process::Child {
+    let holder = Command::new("flock")
+        .arg("--close")
+        .arg(lock)
+        .args(["sleep", "120"])
+        .spawn()
+        .expect("flock (util-linux)");
+    let start = std::time::Instant::now();
+    loop {
+        let free = Command::new("flock").args(["--nonblock"]).arg(lock).arg("true").status();
+        if !free.expect("flock").success() {
+            return holder;
+        }
+        assert!(start.elapsed().as_secs() < 20, "flock never took the lock");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Asserts for a while that `waiter` stays blocked on the lock: still running and no
+/// GetRoleCredentials made. A caller that ignored the lock would fetch at once.
+fn assert_blocked(waiter: &mut std::process::Child, emu: &Emulator) {
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(1500);
+    while std::time::Instant::now() < until {
+        assert!(waiter.try_wait().unwrap().is_none(), "the caller did not wait for the lock");
+        assert_eq!(emu.op_count("GetRoleCredentials"), 0, "the caller fetched despite the lock");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn a_crashed_lock_holder_does_not_wedge_later_calls() {
     let emu = Emulator::start(&["--auto-approve"]);
     let user = User::new(&emu);
     user.login();
-    // The lock file keyless uses for this role (XDG_RUNTIME_DIR is the user's HOME here), in a
-    // directory as private as keyless requires.
-    let dir = user.home.path().join("keyless");
-    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
-        .create(&dir)
-        .unwrap();
-    let lock = lock_file(&user, &dir, "role:acme:111111111111:Developer");
-    let mut holder = Command::new("flock")
-        .arg("--close")
-        .arg(&lock)
-        .args(["sleep", "20"])
-        .spawn()
-        .expect("flock (util-linux)");
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let waiter = user.spawn(&CP);
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut holder = hold_lock(&role_lock_path(&user, "111111111111", "Developer"));
+    let mut waiter = user.spawn(&CP);
+    assert_blocked(&mut waiter, &emu);
     // The holder dies without cleaning up; the kernel releases its lock.
     holder.kill().unwrap();
     holder.wait().unwrap();
     let out = wait_bounded(waiter, 30);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_process_json(&out.stdout);
+    assert_eq!(emu.op_count("GetRoleCredentials"), 1);
+}
+
+#[test]
+fn a_lock_held_too_long_is_a_clear_error_with_empty_stdout() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    let lock = role_lock_path(&user, "111111111111", "Developer");
+    let mut holder = hold_lock(&lock);
+    let mut waiter = user.spawn(&CP);
+    assert_blocked(&mut waiter, &emu);
+    let out = wait_bounded(waiter, 90);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "stdout must stay empty on failure");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("another keyless process has held the lock")
+            && err.contains("wait for it to finish; if none is running, delete"),
+        "{err}"
+    );
+    assert_eq!(emu.op_count("GetRoleCredentials"), 0);
 }
 
 /// Runs `n` concurrent calls of `args` and returns their outputs.

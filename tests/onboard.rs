@@ -38,6 +38,7 @@ impl Machine {
     fn new(emu: &Emulator) -> Machine {
         let home = TempDir::new("onboard");
         std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+        std::fs::create_dir_all(home.path().join("tmp")).unwrap();
         Machine {
             home,
             namespace: format!("keyless-test-{}", keyless::util::random_hex(6)),
@@ -61,6 +62,7 @@ impl Machine {
         c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.home.path())
+            .env("TMPDIR", self.home.path().join("tmp"))
             .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
             .env("AWS_CONFIG_FILE", self.aws().join("config"))
             .env("AWS_SHARED_CREDENTIALS_FILE", self.aws().join("credentials"))
@@ -76,7 +78,8 @@ impl Machine {
     fn keyless(&self, args: &[&str]) -> Output {
         let mut c = Command::new(keyless_bin());
         self.env(&mut c);
-        c.args(args).stdin(Stdio::null()).output().expect("running keyless")
+        c.args(args).stdin(Stdio::null());
+        support::user::run_bounded(c, 180)
     }
 
     /// The AWS CLI's `sts get-caller-identity --profile P`: the ARN, or the error output.
@@ -96,53 +99,24 @@ impl Machine {
         Ok(v["Arn"].as_str().unwrap().to_string())
     }
 
-    /// Every file under HOME, as (path, bytes).
-    fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
-        fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else if let Ok(b) = std::fs::read(&p) {
-                    out.push((p, b));
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(self.home.path(), &mut out);
-        out
-    }
-
-    /// No secret the emulator issued is in a file under HOME or in `outputs`.
+    /// No secret the emulator issued (the org's long-lived keys included), plain or encoded,
+    /// is in a file under HOME (backups, locks, settings, the flow's temp dir) or in `outputs`.
     fn assert_no_secret_leaked(&self, emu: &Emulator, outputs: &[&Output]) {
-        let secrets = emu.secrets();
-        assert!(!secrets.is_empty());
-        let files = self.files();
-        for s in secrets.iter().filter(|s| s.len() >= 8) {
-            for (p, b) in &files {
-                assert!(
-                    !String::from_utf8_lossy(b).contains(s.as_str()),
-                    "a secret reached {}",
-                    p.display()
-                );
-            }
-            for o in outputs {
-                assert!(!String::from_utf8_lossy(&o.stdout).contains(s.as_str()));
-                assert!(!String::from_utf8_lossy(&o.stderr).contains(s.as_str()));
-            }
-        }
+        let texts: Vec<String> = outputs
+            .iter()
+            .flat_map(|o| [&o.stdout, &o.stderr])
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        support::assert_no_secret_in(&[self.home.path()], &emu.secrets(), &texts);
     }
 
     /// The long-lived key's secret is in no file under HOME (backups, lock and settings files
     /// included), and every backup keyless kept is private to its owner.
     fn assert_key_secret_gone(&self) {
         use std::os::unix::fs::PermissionsExt;
-        for (p, b) in self.files() {
-            assert!(
-                !String::from_utf8_lossy(&b).contains(DEMO_SECRET),
-                "the key's secret is left in {}",
-                p.display()
-            );
+        support::assert_no_secret_in(&[self.home.path()], &[DEMO_SECRET.to_string()], &[]);
+        for p in support::files_below(self.home.path()) {
             if p.to_string_lossy().contains("keyless-backup") {
                 let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
                 assert_eq!(mode, 0o600, "{} has mode {mode:o}", p.display());
@@ -161,8 +135,9 @@ impl Machine {
 
 impl Drop for Machine {
     fn drop(&mut self) {
-        // Deletes this test's keychain entries.
+        // Deletes this test's keychain entries, even those a failed logout would leave.
         let _ = self.keyless(&["logout", "--all"]);
+        support::clear_keyring_namespace(&self.namespace);
     }
 }
 
@@ -266,7 +241,9 @@ fn migration_replaces_the_key_under_the_same_name_then_deactivates_it() {
         arn.starts_with("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Developer_"),
         "{arn}"
     );
-    // The secret is nowhere under HOME (no backup of the credentials file).
+    // The secret is nowhere under HOME (no backup of the credentials file): the emulator
+    // lists the org's long-lived secrets with everything it issued.
+    assert!(emu.secrets().iter().any(|s| s == DEMO_SECRET));
     m.assert_key_secret_gone();
     m.assert_no_secret_leaked(&emu, &[&out]);
 }
@@ -529,12 +506,10 @@ fn an_unwritable_config_is_a_clear_error() {
     let team = repo("profiles/demo-team.toml");
     let mut c = Command::new(keyless_bin());
     m.env(&mut c);
-    let out = c
-        .env("AWS_CONFIG_FILE", blocker.join("config"))
+    c.env("AWS_CONFIG_FILE", blocker.join("config"))
         .args([ONBOARD, &[team.as_str()]].concat())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .stdin(Stdio::null());
+    let out = support::user::run_bounded(c, 180);
     let err = fails(&out, 1);
     assert!(err.contains("blocker"), "{err}");
 }
@@ -576,13 +551,11 @@ fn the_wizard_asks_through_a_terminal_and_does_what_the_keystrokes_say() {
     ]);
     let mut c = Command::new(python());
     m.env(&mut c);
-    let out = c
-        .args(["-c", support::PTY_DRIVER, &steps.to_string(), &keyless_bin()])
+    c.args(["-c", support::PTY_DRIVER, &steps.to_string(), &keyless_bin()])
         .args(["onboard", "--start-url", START_URL, "--region", "ap-northeast-2"])
         .args(["--device-code", "--no-browser"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .stdin(Stdio::null());
+    let out = support::user::run_bounded(c, 180);
     let transcript = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{transcript}\n{}", String::from_utf8_lossy(&out.stderr));
     let config = m.config();
@@ -605,16 +578,18 @@ fn the_wizard_asks_through_a_terminal_and_does_what_the_keystrokes_say() {
 #[test]
 fn the_demo_runs_end_to_end_without_questions() {
     let home = TempDir::new("demo-home");
-    let out = Command::new(keyless_bin())
-        .env_clear()
+    let tmp = TempDir::new("demo-tmp");
+    let demo_keys_before = demo_keyring_entries();
+    let mut c = Command::new(keyless_bin());
+    c.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home.path())
+        .env("TMPDIR", tmp.path())
         .env("KEYLESS_STORE", "keyutils")
         .env("NO_COLOR", "1")
         .args(["demo", "--yes"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .stdin(Stdio::null());
+    let out = support::user::run_bounded(c, 300);
     let (stdout, stderr) = ok(&out);
     assert!(
         stdout.contains("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Developer_"),
@@ -625,8 +600,22 @@ fn the_demo_runs_end_to_end_without_questions() {
         "{stdout}"
     );
     assert!(stderr.contains("is now inactive"), "{stderr}");
-    // Nothing was written to the HOME it was started with.
+    // Nothing was written to the HOME it was started with, its throwaway directory (under
+    // TMPDIR) is gone, and its keychain namespace is empty again.
     assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "the demo left files behind");
+    let left: Vec<String> =
+        demo_keyring_entries().into_iter().filter(|k| !demo_keys_before.contains(k)).collect();
+    assert!(left.is_empty(), "the demo left keyring entries: {left:?}");
+}
+
+/// Descriptions of the kernel-keyring entries of demo namespaces this user can see.
+fn demo_keyring_entries() -> Vec<String> {
+    let keys = std::fs::read_to_string("/proc/keys").expect("/proc/keys (kernel keyring)");
+    keys.lines()
+        .filter_map(|l| l.split_once(" user ").map(|(_, d)| d.trim_start().to_string()))
+        .filter(|d| d.starts_with("keyless-demo-"))
+        .collect()
 }
 
 #[test]

@@ -100,6 +100,9 @@ impl Emulator {
         };
         for k in &config.org.access_keys {
             st.key_active.insert(k.id.clone(), true);
+            // Long-lived keys are secrets too: `GET /_emulator/secrets` lists them so tests can
+            // prove none is copied anywhere (a backup, a log) after migration.
+            st.remember_secret(&k.secret);
         }
         Emulator { config, base_url, state: Mutex::new(st) }
     }

@@ -127,7 +127,7 @@ impl Home {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("running keyless")
+        crate::support::user::run_bounded(self.command(args), 120)
     }
 }
 

@@ -332,25 +332,6 @@ print(json.dumps({"e": err(oidc.register_client, clientName="x", clientType="pub
     assert faulty.op_count("RegisterClient") == 2
 
 
-def test_no_issued_secret_reaches_the_home_directory_through_the_emulator(start_emulator, aws_env):
-    emu = start_emulator("--auto-approve")
-    env = aws_env(emu)
-    run(
-        """
-oidc = s.create_client("sso-oidc")
-reg = oidc.register_client(clientName="x", clientType="public", scopes=["sso:account:access"])
-print(json.dumps({"ok": bool(reg["clientSecret"])}))
-""",
-        env,
-    )
-    secrets = emu.secrets()
-    assert secrets, "the client secret was recorded"
-    for path in aws_env.home.rglob("*"):
-        if path.is_file():
-            text = path.read_text(errors="replace")
-            assert not any(s in text for s in secrets), f"{path} holds an issued secret"
-
-
 def test_token_lifetimes_follow_aws_scoped_one_hour_with_refresh_legacy_longer_without(start_emulator, aws_env):
     emu = start_emulator("--auto-approve")
     out = run(

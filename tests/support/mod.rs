@@ -364,3 +364,120 @@ impl Drop for TempDir {
 }
 pub mod keyring;
 pub mod user;
+
+/// The forms a secret could take if something wrote it encoded instead of as is: the value
+/// itself, percent-encoded (upper- and lower-case hex), and base64 (standard and URL-safe) at
+/// each of the three byte alignments it could have inside a longer encoded blob.
+pub fn secret_forms(secret: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let mut forms = vec![secret.to_string()];
+    let pct = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    forms.push(pct.clone());
+    forms.push(pct.to_ascii_lowercase());
+    for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+        for align in 0..3usize {
+            let mut bytes = vec![0u8; align];
+            bytes.extend_from_slice(secret.as_bytes());
+            let enc = engine.encode(&bytes);
+            // Characters that depend only on the secret's own bytes: skip the group that mixes
+            // in the alignment bytes, and the last group, which mixes in what follows.
+            let start = if align == 0 { 0 } else { 4 };
+            let end = enc.len() - enc.len() % 4;
+            let end = if end == enc.len() { end.saturating_sub(4) } else { end };
+            if end > start + 8 {
+                forms.push(enc[start..end].to_string());
+            }
+        }
+    }
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// Every regular file below `dir` (symlinks are not followed; sockets and pipes hold no data).
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let entries = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("cannot list {} to scan it: {e}", dir.display()));
+        for e in entries {
+            let e = e.unwrap_or_else(|err| panic!("cannot list {}: {err}", dir.display()));
+            let kind = e.file_type().expect("file type");
+            if kind.is_dir() {
+                walk(&e.path(), out);
+            } else if kind.is_file() || kind.is_symlink() {
+                out.push(e.path());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if dir.exists() {
+        walk(dir, &mut out);
+    }
+    out
+}
+
+/// Asserts that none of `secrets` (values of at least 8 characters), in any form of
+/// [`secret_forms`], is in a file below any of `dirs` or in any of `outputs`. A file that
+/// cannot be read fails the check: an unread file proves nothing. Returns how many files were
+/// scanned, so a caller can insist that the flow wrote something.
+pub fn assert_no_secret_in(dirs: &[&Path], secrets: &[String], outputs: &[&str]) -> usize {
+    let forms: Vec<(String, &String)> = secrets
+        .iter()
+        .filter(|s| s.len() >= 8)
+        .flat_map(|s| secret_forms(s).into_iter().map(move |f| (f, s)))
+        .collect();
+    assert!(!forms.is_empty(), "no secrets to look for: nothing would be proven");
+    let mut scanned = 0;
+    for dir in dirs {
+        for f in files_below(dir) {
+            let bytes = if std::fs::symlink_metadata(&f).map(|m| m.is_symlink()).unwrap_or(false) {
+                std::fs::read_link(&f)
+                    .expect("reading a link")
+                    .into_os_string()
+                    .into_encoded_bytes()
+            } else {
+                std::fs::read(&f).unwrap_or_else(|e| {
+                    panic!("{} cannot be read to scan it for secrets: {e}", f.display())
+                })
+            };
+            scanned += 1;
+            let text = String::from_utf8_lossy(&bytes);
+            for (form, secret) in &forms {
+                assert!(
+                    !text.contains(form.as_str()),
+                    "a secret ({}…) reached the file {}",
+                    &secret[..4],
+                    f.display()
+                );
+            }
+        }
+    }
+    for out in outputs {
+        for (form, secret) in &forms {
+            assert!(
+                !out.contains(form.as_str()),
+                "a secret ({}…) reached an output:\n{out}",
+                &secret[..4]
+            );
+        }
+    }
+    scanned
+}
+
+/// Deletes every kernel-keyring entry of a test namespace, so test users leave nothing behind
+/// in the user keyring (whose quota a non-root user can exhaust).
+pub fn clear_keyring_namespace(namespace: &str) {
+    #[cfg(target_os = "linux")]
+    {
+        use keyless::store::Store as _;
+        if let Ok(store) = keyless::store::keyutils::KeyutilsStore::open(namespace) {
+            for key in store.list("").unwrap_or_default() {
+                let _ = store.delete(&key);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = namespace;
+}

@@ -4,7 +4,7 @@
 //! secret reached a file or an output.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 
 use super::{Emulator, TempDir, keyless_bin};
@@ -27,6 +27,7 @@ impl User {
     pub fn with_endpoint(endpoint: &str) -> User {
         let home = TempDir::new("home");
         std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+        std::fs::create_dir_all(home.path().join("tmp")).unwrap();
         let mut b = [0u8; 6];
         getrandom::fill(&mut b).unwrap();
         User {
@@ -39,6 +40,12 @@ impl User {
 
     pub fn config_path(&self) -> PathBuf {
         self.home.path().join(".aws").join("config")
+    }
+
+    /// The temp dir every command of this user gets (`TMPDIR`), inside HOME so the secret
+    /// scan covers whatever a flow leaves there.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.home.path().join("tmp")
     }
 
     pub fn credentials_path(&self) -> PathBuf {
@@ -64,6 +71,7 @@ impl User {
             cmd.env_remove(k);
         }
         cmd.env("HOME", self.home.path())
+            .env("TMPDIR", self.tmp_dir())
             .env("XDG_RUNTIME_DIR", self.home.path())
             .env("AWS_CONFIG_FILE", self.config_path())
             .env("AWS_SHARED_CREDENTIALS_FILE", self.credentials_path())
@@ -153,37 +161,11 @@ impl User {
         cmd
     }
 
-    /// Asserts that no secret the emulator issued appears in any file under HOME or in `outputs`.
+    /// Asserts that no secret the emulator issued (long-lived org keys included), in plain or
+    /// encoded form, appears in any file under HOME (config, backups, locks, settings and the
+    /// temp dir the flow used: `TMPDIR` points inside HOME) or in `outputs`.
     pub fn assert_no_secret_leaked(&self, emu: &Emulator, outputs: &[&str]) {
-        let secrets: Vec<String> = emu.secrets().into_iter().filter(|s| s.len() >= 8).collect();
-        assert!(!secrets.is_empty(), "the emulator issued no secrets: nothing was proven");
-        let mut files = Vec::new();
-        collect_files(self.home.path(), &mut files);
-        for f in files {
-            let bytes = std::fs::read(&f).unwrap_or_default();
-            let text = String::from_utf8_lossy(&bytes);
-            for s in &secrets {
-                assert!(!text.contains(s.as_str()), "a secret reached the file {}", f.display());
-            }
-        }
-        for out in outputs {
-            for s in &secrets {
-                assert!(!out.contains(s.as_str()), "a secret reached an output:\n{out}");
-            }
-        }
-    }
-}
-
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                collect_files(&p, out);
-            } else {
-                out.push(p);
-            }
-        }
+        super::assert_no_secret_in(&[self.home.path()], &emu.secrets(), outputs);
     }
 }
 
@@ -210,4 +192,10 @@ pub fn wait_bounded(child: Child, secs: u64) -> Output {
 
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+impl Drop for User {
+    fn drop(&mut self) {
+        super::clear_keyring_namespace(&self.namespace);
+    }
 }
