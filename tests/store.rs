@@ -64,6 +64,23 @@ fn kernel_keyring_entries_are_visible_to_other_processes_of_the_user() {
 }
 
 #[test]
+fn kernel_keyring_lists_every_entry_of_a_crowded_user_keyring() {
+    // More links than the 1,024 a 4 KiB read of the user keyring returns: every one is listed
+    // (logout and status depend on it). Needs a key quota of a few thousand keys (root has a
+    // million; raise /proc/sys/kernel/keys/maxkeys for other users).
+    let store = KeyutilsStore::open(&namespace()).unwrap();
+    let keys: Vec<String> = (0..1100).map(|i| format!("role:crowd:{i:012}:R")).collect();
+    for k in &keys {
+        store.set(k, b"v").expect("the key quota must allow 1,100 test keys");
+    }
+    let listed = store.list("role:crowd:").unwrap();
+    for k in &keys {
+        store.delete(k).unwrap();
+    }
+    assert_eq!(listed, keys);
+}
+
+#[test]
 fn chunking_splits_large_values_and_cleans_up_parts() {
     let store = Chunked::new(KeyutilsStore::open(&namespace()).unwrap(), 100);
     exercise(&store);

@@ -8,7 +8,6 @@ use super::{Store, StoreError};
 use crate::secret::Secret;
 
 const NAME: &str = "keyutils";
-const LIST_MAX_BYTES: usize = 65_536;
 
 pub struct KeyutilsStore {
     ring: KeyRing,
@@ -95,11 +94,7 @@ impl Store for KeyutilsStore {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        // linux-keyutils hands `max` to the kernel as a byte count: 65,536 bytes list up to
-        // 16,384 keys. A user's keyring holds at most 200 keys by default
-        // (/proc/sys/kernel/keys/maxkeys), but root's may hold a million, and a short buffer
-        // silently drops entries (a sign-out would then leave role credentials behind).
-        let links = self.ring.get_links(LIST_MAX_BYTES).map_err(platform)?;
+        let links = self.ring.get_links(links_capacity()).map_err(platform)?;
         let full = self.description(prefix);
         let mut keys: Vec<String> = links
             .iter()
@@ -113,4 +108,20 @@ impl Store for KeyutilsStore {
         keys.dedup();
         Ok(keys)
     }
+}
+
+/// The `max` to pass to `KeyRing::get_links` so that every link of the user keyring is read.
+///
+/// linux-keyutils 0.2 allocates `max` four-byte entries but hands the kernel `max` as the
+/// buffer's size in *bytes*, so `get_links(n)` reads at most `n / 4` links, and a keyring with
+/// more than `n` links would be reported longer than the buffer holds. With `4 * maxkeys` no
+/// user keyring can outgrow it (the kernel's per-user key limit bounds the links), and the
+/// allocation is virtual: only the pages the kernel writes are touched.
+fn links_capacity() -> usize {
+    let file = if rustix::process::getuid().is_root() { "root_maxkeys" } else { "maxkeys" };
+    let max_keys = std::fs::read_to_string(format!("/proc/sys/kernel/keys/{file}"))
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(1_000_000);
+    4 * (max_keys + 64)
 }
