@@ -183,10 +183,14 @@ impl ConfigEdit {
     }
 
     /// A unified diff of the file as read against the edited document (3 lines of context);
-    /// empty when nothing changed.
+    /// empty when nothing changed. Secret values (`aws_secret_access_key`, session tokens) are
+    /// masked on both sides: the diff is printed, and a terminal's scrollback is no place for
+    /// a key, not even one that is being removed.
     pub fn diff(&self) -> String {
         let shown = self.path.display().to_string();
-        diff::unified(&self.original, &self.document.to_string(), &shown, &shown, 3)
+        let old = super::ini::mask_secret_values(&self.original);
+        let new = super::ini::mask_secret_values(&self.document.to_string());
+        diff::unified(&old, &new, &shown, &shown, 3)
     }
 
     /// Writes the edited document (when it differs from what was read), then releases the

@@ -223,6 +223,30 @@ pub struct Property<'a> {
 pub const SECRET_KEYS: &[&str] =
     &["aws_secret_access_key", "aws_session_token", "aws_security_token"];
 
+/// `text` with the value of every line that sets a [`SECRET_KEYS`] key (any case, any
+/// indentation) replaced by `********`, for showing a file to a person. Everything else,
+/// line endings included, stays as it is.
+pub fn mask_secret_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\r', '\n']);
+        let eol = &line[body.len()..];
+        let masked = body.split_once('=').filter(|(key, value)| {
+            let key = key.trim().to_ascii_lowercase();
+            SECRET_KEYS.contains(&key.as_str()) && !value.trim().is_empty()
+        });
+        match masked {
+            Some((key, _)) => {
+                out.push_str(key);
+                out.push_str("= ********");
+            }
+            None => out.push_str(body),
+        }
+        out.push_str(eol);
+    }
+    out
+}
+
 impl fmt::Debug for Property<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secret = SECRET_KEYS.contains(&self.key);
@@ -915,6 +939,15 @@ mod tests {
             "[default]\r\naws_access_key_id = AKIA1\r\n# aws_secret_access_key removed: keyless never keeps a secret in a backup\r\nregion = x\r\n[profile p]\n# aws_session_token removed: keyless never keeps a secret in a backup\noutput = json\n"
         );
         assert_eq!(doc.redact_secrets(), 0);
+    }
+
+    #[test]
+    fn secret_values_are_masked_for_display_and_nothing_else_changes() {
+        let text = "[default]\r\naws_access_key_id = AKIA1\r\naws_secret_access_key = s3cr3t\r\n  AWS_SESSION_TOKEN=tok\n# aws_secret_access_key = old\nregion = x";
+        assert_eq!(
+            mask_secret_values(text),
+            "[default]\r\naws_access_key_id = AKIA1\r\naws_secret_access_key = ********\r\n  AWS_SESSION_TOKEN= ********\n# aws_secret_access_key = old\nregion = x"
+        );
     }
 
     #[test]
