@@ -80,6 +80,8 @@ pub struct ManagedProfile {
     pub profile: String,
     pub binary: String,
     pub binary_exists: bool,
+    /// Why another user could replace the binary ([`crate::exe::writable_by_others`]).
+    pub binary_writable_by_others: Option<String>,
     pub session: String,
 }
 
@@ -265,6 +267,35 @@ fn managed(f: &Facts, out: &mut Vec<Finding>) {
             Some(format!(
                 "run `keyless profiles sync --session {}` to point the profiles at {}",
                 m.session, f.current_binary
+            )),
+        ));
+    }
+    // One finding per binary: a thousand profiles share one path.
+    let mut by_binary: Vec<(&ManagedProfile, Vec<&str>)> = Vec::new();
+    for m in f.managed.iter().filter(|m| m.binary_exists && m.binary_writable_by_others.is_some()) {
+        match by_binary.iter_mut().find(|(first, _)| first.binary == m.binary) {
+            Some((_, names)) => names.push(&m.profile),
+            None => by_binary.push((m, vec![&m.profile])),
+        }
+    }
+    for (m, names) in by_binary {
+        let shown = if names.len() > 3 {
+            format!("{} and {} more", names[..3].join(", "), names.len() - 3)
+        } else {
+            names.join(", ")
+        };
+        out.push(finding(
+            "profile",
+            Status::Problem,
+            format!(
+                "{} profile(s) ({shown}) run {}, but {}: another user could replace it and receive your credentials",
+                names.len(),
+                m.binary,
+                m.binary_writable_by_others.as_deref().unwrap_or_default()
+            ),
+            Some(format!(
+                "install keyless where only you (or root) can write, e.g. ~/.local/bin, then run `keyless profiles sync --session {}` with that copy",
+                m.session
             )),
         ));
     }
@@ -582,6 +613,7 @@ mod tests {
             profile: "dev".into(),
             binary: "/old/keyless".into(),
             binary_exists: false,
+            binary_writable_by_others: None,
             session: "acme".into(),
         }];
         let bad = only_bad(&f);
@@ -590,6 +622,38 @@ mod tests {
         let p = bad.iter().find(|x| x.check == "profile").unwrap();
         assert!(p.message.contains("/old/keyless"));
         assert!(p.fix.as_deref().unwrap().contains("/usr/local/bin/keyless"));
+    }
+
+    #[test]
+    fn profiles_running_a_binary_others_can_write_are_problems_once_per_binary() {
+        let mut f = clean();
+        let p = |name: &str| ManagedProfile {
+            profile: name.into(),
+            binary: "/tmp/keyless".into(),
+            binary_exists: true,
+            binary_writable_by_others: Some("the directory /tmp is writable by every user".into()),
+            session: "acme".into(),
+        };
+        f.managed = (0..5).map(|i| p(&format!("p{i}"))).collect();
+        f.store = StoreFact::Usable {
+            name: "keyutils".into(),
+            chosen: "x".into(),
+            sessions: vec![SessionFact {
+                name: "acme".into(),
+                expires_at: NOW + 7200,
+                refreshable: true,
+            }],
+        };
+        let bad = only_bad(&f);
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert!(
+            bad[0].message.starts_with(
+                "5 profile(s) (p0, p1, p2 and 2 more) run /tmp/keyless, but the directory /tmp"
+            ),
+            "{}",
+            bad[0].message
+        );
+        assert!(bad[0].fix.as_deref().unwrap().contains("keyless profiles sync --session acme"));
     }
 
     #[test]

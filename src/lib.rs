@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod doctor;
 pub mod emulator;
 pub mod error;
+pub mod exe;
 pub mod hardening;
 pub mod identity;
 pub mod lock;

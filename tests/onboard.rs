@@ -497,6 +497,53 @@ fn migrate_shows_the_diff_and_never_drops_other_credential_settings() {
 }
 
 #[test]
+fn a_keyless_binary_other_users_can_replace_is_never_written_into_profiles() {
+    use std::os::unix::fs::PermissionsExt;
+    let emu = demo_emulator();
+    let m = Machine::new(&emu);
+    // keyless run once from a world-writable folder (a shared Downloads, /tmp).
+    let exposed = TempDir::new("exposed");
+    std::fs::set_permissions(exposed.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let bin = exposed.path().join("keyless");
+    if std::fs::hard_link(keyless_bin(), &bin).is_err() {
+        std::fs::copy(keyless_bin(), &bin).unwrap();
+    }
+    let team = repo("profiles/demo-team.toml");
+    let run = |extra: &[&str]| {
+        let mut c = Command::new(&bin);
+        m.env(&mut c);
+        c.args([ONBOARD, &[team.as_str()], extra].concat()).stdin(Stdio::null()).output().unwrap()
+    };
+    let err = fails(&run(&[]), 1);
+    let shown = exposed.path().display().to_string();
+    assert!(
+        err.contains(&format!("will not point AWS tools at {}", bin.display()))
+            && err.contains(&format!("the directory {shown} is writable by every user")),
+        "{err}"
+    );
+    assert!(err.contains("--allow-binary-writable-by-others"), "{err}");
+    assert!(!m.aws().join("config").exists(), "nothing may be written");
+    assert_eq!(emu.op_count("RegisterClient"), 0, "refused before signing in");
+
+    // With the flag that names the risk, it warns and writes.
+    let out = run(&["--allow-binary-writable-by-others"]);
+    let (_, err) = ok(&out);
+    assert!(err.contains("warning:") && err.contains("anyway"), "{err}");
+    assert!(
+        m.config().contains(&format!("credential_process = {} credential-process", bin.display()))
+    );
+    // doctor reports the profiles that run it.
+    let doctor = m.keyless(&["doctor", "--offline"]);
+    let report = String::from_utf8_lossy(&doctor.stdout).into_owned();
+    assert!(
+        report.contains(&format!("2 profile(s) (acme-dev, acme-prod) run {}, but", bin.display()))
+            && report.contains("another user could replace it"),
+        "{report}"
+    );
+    assert_eq!(doctor.status.code(), Some(1));
+}
+
+#[test]
 fn an_unwritable_config_is_a_clear_error() {
     let emu = demo_emulator();
     let m = Machine::new(&emu);

@@ -114,7 +114,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
             .hint("pass --yes to run it without questions")
             .into());
     }
-    let exe = super::onboard::binary_path()?;
+    // Who can write the binary is not checked: the demo's profiles live in a scratch HOME
+    // that is deleted when it ends, and it may well be run from a Downloads folder.
+    let exe = crate::exe::current()?;
     let org = Org::from_toml(DEMO_ORG).context("the built-in demo org")?;
     let secret = org
         .access_keys
@@ -177,8 +179,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
     ));
 
     let team_arg = team.display().to_string();
-    let mut onboard =
-        vec!["onboard", "--team", &team_arg, "--device-code", "--no-browser", "--migrate"];
+    // The scratch HOME's profiles go away with it: run from wherever the demo was started.
+    let mut onboard = vec![
+        "onboard",
+        "--team",
+        &team_arg,
+        "--device-code",
+        "--no-browser",
+        "--migrate",
+        crate::exe::OVERRIDE_FLAG,
+    ];
     if args.yes {
         onboard.push("--yes");
     }

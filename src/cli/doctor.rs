@@ -74,13 +74,23 @@ fn gather(offline: bool) -> anyhow::Result<Facts> {
         }
     }
 
+    // Each distinct binary is looked at once, however many profiles run it.
+    let mut binaries: std::collections::HashMap<std::path::PathBuf, (bool, Option<String>)> =
+        std::collections::HashMap::new();
     let managed: Vec<ManagedProfile> = profiles::managed_profiles(&config)
         .into_iter()
-        .map(|(p, c)| ManagedProfile {
-            profile: p.name.clone(),
-            binary_exists: c.binary.is_file(),
-            binary: c.binary.display().to_string(),
-            session: c.session,
+        .map(|(p, c)| {
+            let (exists, writable) = binaries
+                .entry(c.binary.clone())
+                .or_insert_with(|| (c.binary.is_file(), crate::exe::writable_by_others(&c.binary)))
+                .clone();
+            ManagedProfile {
+                profile: p.name.clone(),
+                binary_exists: exists,
+                binary_writable_by_others: writable,
+                binary: c.binary.display().to_string(),
+                session: c.session,
+            }
         })
         .collect();
 

@@ -23,6 +23,10 @@ pub struct MigrateArgs {
     /// Ask nothing: keys whose account the team file does not map are kept.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Write credential_process lines even though the keyless binary, or a directory above
+    /// it, can be written by other users (who could then replace it and get your credentials).
+    #[arg(long)]
+    pub allow_binary_writable_by_others: bool,
 }
 
 pub fn run(args: MigrateArgs) -> anyhow::Result<i32> {
@@ -32,6 +36,8 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<i32> {
             .hint("pass --yes (with --team FILE to map accounts to roles)")
             .into());
     }
+    // Before anything else: the path every migrated profile will run.
+    let binary = crate::exe::for_profiles(args.allow_binary_writable_by_others)?;
     let team = args.team.as_deref().map(TeamFile::load).transpose()?;
     let session = super::login::session_for(args.session.as_deref(), team.as_ref())?;
     let keys = crate::migrate::find_long_lived()?;
@@ -55,7 +61,6 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<i32> {
         false,
     ))?;
     let have = super::onboard::assignments(&session, &token.access_token)?;
-    let binary = super::onboard::binary_path()?;
     let cx = crate::migrate::Context {
         session: &session,
         binary: &binary,

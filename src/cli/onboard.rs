@@ -51,6 +51,10 @@ pub struct OnboardArgs {
     /// Leave long-lived access keys alone.
     #[arg(long)]
     pub no_migrate: bool,
+    /// Write credential_process lines even though the keyless binary, or a directory above
+    /// it, can be written by other users (who could then replace it and get your credentials).
+    #[arg(long)]
+    pub allow_binary_writable_by_others: bool,
     /// Seconds to wait for the sign-in to complete.
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub timeout: u64,
@@ -263,13 +267,6 @@ pub fn verify(names: &[String]) -> Vec<(String, anyhow::Result<crate::identity::
     })
 }
 
-/// The absolute path of this keyless binary, for `credential_process`.
-pub fn binary_path() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::user(format!("cannot find the keyless binary's path: {e}")))?;
-    Ok(std::fs::canonicalize(&exe).unwrap_or(exe))
-}
-
 pub fn run(args: OnboardArgs) -> anyhow::Result<i32> {
     let prompter = Prompter::new(args.yes);
     if !args.yes && !ui::can_prompt() {
@@ -286,7 +283,7 @@ pub fn run(args: OnboardArgs) -> anyhow::Result<i32> {
     }
     // Check the inputs before anything else: a bad team file stops here.
     let team = args.team.as_deref().map(TeamFile::load).transpose()?;
-    let binary = binary_path()?;
+    let binary = crate::exe::for_profiles(args.allow_binary_writable_by_others)?;
 
     ui::note(ui::bold("1. Looking at this machine"));
     let s = survey()?;

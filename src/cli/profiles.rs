@@ -42,6 +42,10 @@ pub struct SyncArgs {
     /// Write without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Write credential_process lines even though the keyless binary, or a directory above
+    /// it, can be written by other users (who could then replace it and get your credentials).
+    #[arg(long)]
+    pub allow_binary_writable_by_others: bool,
 }
 
 pub fn run(cmd: ProfilesCommand) -> anyhow::Result<i32> {
@@ -72,7 +76,7 @@ fn sync(args: SyncArgs) -> anyhow::Result<i32> {
         )
         .into());
     }
-    let binary = super::onboard::binary_path()?;
+    let binary = crate::exe::for_profiles(args.allow_binary_writable_by_others)?;
     let store = crate::store::open()?;
     let token = crate::util::block_on(token::valid_token(store.as_ref(), &session.name, false))?;
 
