@@ -507,16 +507,24 @@ async fn authorize_never_redirects_an_invalid_request() {
             "token response",
             authorize_path(&id, REDIRECT_USED, "s", &challenge).replace("=code&", "=token&"),
         ),
+        (
+            "unregistered scope",
+            authorize_path(&id, REDIRECT_USED, "s", &challenge)
+                .replace("scopes=sso%3Aaccount%3Aaccess", "scopes=sso%3Aaccount%3Aaccess+openid"),
+        ),
     ] {
         let r = emu.get(&path);
         assert_eq!(r.status, 400, "{label}: {}", r.text());
         assert!(r.header("location").is_none(), "{label}");
         assert!(r.header("content-type").unwrap().starts_with("text/html"), "{label}");
     }
-    // `scope` (singular) is accepted too.
-    let r =
-        emu.get(&authorize_path(&id, REDIRECT_USED, "s", &challenge).replace("scopes=", "scope="));
-    assert_eq!(r.status, 302);
+    // AWS reads `scopes`; OAuth's singular `scope` is not a parameter of its, so even an
+    // unregistered scope there is not read (the registration's scopes apply).
+    let r = emu.get(
+        &authorize_path(&id, REDIRECT_USED, "s", &challenge)
+            .replace("scopes=sso%3Aaccount%3Aaccess", "scope=openid"),
+    );
+    assert_eq!(r.status, 302, "{}", r.text());
 }
 
 #[tokio::test]

@@ -100,12 +100,15 @@ pub fn authorize(emu: &Emulator, req: &Request) -> Reply {
     {
         return error_page("code_challenge must be a base64url SHA-256 digest.");
     }
-    let scopes: Vec<String> = q("scopes")
-        .or_else(|| q("scope"))
-        .unwrap_or_else(|| "sso:account:access".into())
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
+    // AWS reads `scopes` (space-separated, as the AWS CLI sends it), not OAuth's `scope`; a
+    // request without it gets the registration's scopes, and it may ask for no others.
+    let scopes: Vec<String> = match q("scopes") {
+        Some(s) => s.split_whitespace().map(str::to_string).collect(),
+        None => client.scopes.clone(),
+    };
+    if let Some(s) = scopes.iter().find(|s| !client.scopes.contains(s)) {
+        return error_page(&format!("The scope {s} is not registered for this client."));
+    }
     let pending = PendingAuthorize {
         client_id,
         redirect_uri,
