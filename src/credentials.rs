@@ -121,7 +121,7 @@ async fn attempt(store: &dyn Store, r: &RoleRef) -> Result<RoleCredentials, Fail
             Err(RoleError::Other(e)) => return Err(Failure::Other(e)),
         }
     };
-    records::save(store, &r.key(), &creds).map_err(Failure::Other)?;
+    records::save_until(store, &r.key(), &creds, creds.expiration).map_err(Failure::Other)?;
     Ok(creds)
 }
 

@@ -198,3 +198,51 @@ fn a_malformed_settings_file_is_an_error_not_another_store() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("config.toml is not valid") && err.contains("fix or remove"), "{err}");
 }
+
+/// The kernel's expiry column of `/proc/keys` for the entry `description`, if it is listed
+/// (`perm`, a time left such as `59m`, or `expd`).
+fn kernel_expiry(description: &str) -> Option<String> {
+    let keys = std::fs::read_to_string("/proc/keys").expect("/proc/keys (kernel keyring)");
+    keys.lines()
+        .find(|l| l.contains(&format!(" {description}: ")))
+        .and_then(|l| l.split_whitespace().nth(3).map(str::to_string))
+}
+
+#[test]
+fn kernel_keyring_entries_expire_with_what_they_hold() {
+    use support::Emulator;
+    use support::user::{User, text};
+    // Role credentials that live three seconds.
+    let emu = Emulator::start(&["--auto-approve", "--role-ttl", "3"]);
+    let user = User::new(&emu);
+    user.login();
+    let out = user.credential_process("111111111111", "Developer");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ns = &user.namespace;
+    // The token's refresh token lives as long as Identity Center lets the session: no timeout.
+    assert_eq!(kernel_expiry(&format!("{ns}:token:acme")).as_deref(), Some("perm"));
+    // The registration expires with its client secret (weeks away).
+    let reg =
+        kernel_expiry(&format!("{ns}:registration:acme")).expect("the registration is stored");
+    assert!(reg.ends_with(['w', 'd', 'h']), "registration expiry {reg}");
+    // The role credentials go with their expiration: the kernel stops handing them out.
+    let role = format!("{ns}:role:acme:111111111111:Developer");
+    let first = kernel_expiry(&role).expect("the role credentials are stored");
+    assert!(first != "perm", "role credentials without a timeout");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match kernel_expiry(&role).as_deref() {
+            None | Some("expd") => break,
+            Some(left) => assert!(
+                std::time::Instant::now() < deadline,
+                "the role credentials are still held ({left}) long after their expiration"
+            ),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let store = KeyutilsStore::open(ns).unwrap();
+    assert!(store.get("role:acme:111111111111:Developer").unwrap().is_none());
+    assert!(store.list("role:").unwrap().is_empty(), "an expired entry is still listed");
+    let out = user.run(&["logout", "--session", "acme"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

@@ -168,7 +168,7 @@ async fn registration(
         start_url: session.start_url.clone(),
         region: session.region.clone(),
     };
-    records::save(store, &key, &reg)?;
+    records::save_until(store, &key, &reg, reg.expires_at)?;
     Ok((reg, false))
 }
 

@@ -100,6 +100,19 @@ pub fn save<T: Serialize>(store: &dyn Store, key: &str, value: &T) -> anyhow::Re
     Ok(())
 }
 
+/// Like [`save`], for a record that is useless after `expires_at` (epoch seconds): the kernel
+/// keyring drops it then (see [`Store::set_until`]).
+pub fn save_until<T: Serialize>(
+    store: &dyn Store,
+    key: &str,
+    value: &T,
+    expires_at: i64,
+) -> anyhow::Result<()> {
+    let bytes = serde_json::to_vec(value)?;
+    store.set_until(key, &bytes, expires_at).map_err(crate::error::Error::from)?;
+    Ok(())
+}
+
 /// Deletes every record of a session: token, registration and role credentials.
 pub fn delete_session(store: &dyn Store, session: &str) -> anyhow::Result<usize> {
     let mut n = 0;

@@ -30,6 +30,27 @@ impl<S: Store> Chunked<S> {
         std::str::from_utf8(value).ok()?.strip_prefix(HEADER)?.parse().ok()
     }
 
+    fn put(&self, key: &str, value: &[u8], expires_at: Option<i64>) -> Result<(), StoreError> {
+        match expires_at {
+            Some(at) => self.inner.set_until(key, value, at),
+            None => self.inner.set(key, value),
+        }
+    }
+
+    /// Writes the parts first and the header last, every entry with the same expiry.
+    fn store(&self, key: &str, value: &[u8], expires_at: Option<i64>) -> Result<(), StoreError> {
+        if value.len() <= self.max && Self::chunk_count(value).is_none() {
+            self.put(key, value, expires_at)?;
+            return self.delete_parts(key, 0);
+        }
+        let parts: Vec<&[u8]> = value.chunks(self.max).collect();
+        for (i, p) in parts.iter().enumerate() {
+            self.put(&Self::part(key, i), p, expires_at)?;
+        }
+        self.put(key, format!("{HEADER}{}", parts.len()).as_bytes(), expires_at)?;
+        self.delete_parts(key, parts.len())
+    }
+
     fn delete_parts(&self, key: &str, from: usize) -> Result<(), StoreError> {
         let mut i = from;
         while self.inner.delete(&Self::part(key, i))? {
@@ -60,16 +81,11 @@ impl<S: Store> Store for Chunked<S> {
     }
 
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        if value.len() <= self.max && Self::chunk_count(value).is_none() {
-            self.inner.set(key, value)?;
-            return self.delete_parts(key, 0);
-        }
-        let parts: Vec<&[u8]> = value.chunks(self.max).collect();
-        for (i, p) in parts.iter().enumerate() {
-            self.inner.set(&Self::part(key, i), p)?;
-        }
-        self.inner.set(key, format!("{HEADER}{}", parts.len()).as_bytes())?;
-        self.delete_parts(key, parts.len())
+        self.store(key, value, None)
+    }
+
+    fn set_until(&self, key: &str, value: &[u8], expires_at: i64) -> Result<(), StoreError> {
+        self.store(key, value, Some(expires_at))
     }
 
     fn delete(&self, key: &str) -> Result<bool, StoreError> {

@@ -27,6 +27,14 @@ impl<S: Store> Indexed<S> {
             .unwrap_or_default())
     }
 
+    /// Adds `key` to the index unless it is there.
+    fn index(&self, key: &str) -> Result<(), StoreError> {
+        if !self.read_index()?.iter().any(|k| k == key) {
+            self.update_index(|keys| keys.push(key.to_string()))?;
+        }
+        Ok(())
+    }
+
     fn update_index(&self, f: impl FnOnce(&mut Vec<String>)) -> Result<(), StoreError> {
         let _lock = crate::lock::acquire("store-index", Duration::from_secs(10)).map_err(|e| {
             StoreError::Platform { store: self.inner.name(), reason: e.to_string() }
@@ -55,10 +63,12 @@ impl<S: Store> Store for Indexed<S> {
 
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.inner.set(key, value)?;
-        if !self.read_index()?.iter().any(|k| k == key) {
-            self.update_index(|keys| keys.push(key.to_string()))?;
-        }
-        Ok(())
+        self.index(key)
+    }
+
+    fn set_until(&self, key: &str, value: &[u8], expires_at: i64) -> Result<(), StoreError> {
+        self.inner.set_until(key, value, expires_at)?;
+        self.index(key)
     }
 
     fn delete(&self, key: &str) -> Result<bool, StoreError> {

@@ -1,6 +1,7 @@
 //! The Linux kernel keyring (keyutils): the user keyring, so every process of the user sees
 //! the same entries without a daemon. Entries live in kernel memory only; they never reach
-//! the disk and vanish at reboot.
+//! the disk and vanish at reboot. Entries written with [`Store::set_until`] carry a kernel
+//! timeout: the kernel refuses them from their expiry on and soon removes them.
 
 use linux_keyutils::{KeyError, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
 
@@ -42,6 +43,25 @@ impl KeyutilsStore {
     fn description(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
+
+    /// Adds or replaces the entry, then sets its permissions and its kernel timeout: the
+    /// kernel expires it at `expires_at` (epoch seconds), or never (`None`). A replaced entry
+    /// keeps its old timeout unless it is set again, so it is always set.
+    fn store(&self, key: &str, value: &[u8], expires_at: Option<i64>) -> Result<(), StoreError> {
+        // add_key on an existing description updates the payload in place, atomically.
+        let k = self.ring.add_key(&self.description(key), value).map_err(platform)?;
+        // Only this user (possessor or same uid) may see, read or change it; group and others
+        // get nothing. Processes that do not possess the user keyring (a fresh session
+        // keyring in a container) still find it through the user permissions.
+        let perms = KeyPermissionsBuilder::builder()
+            .posessor(Permission::ALL)
+            .user(Permission::ALL)
+            .build();
+        k.set_perms(perms).map_err(platform)?;
+        // 0 clears a timeout; a value already past its expiry goes one second later.
+        let seconds = expires_at.map_or(0, |at| (at - crate::time::now()).max(1));
+        k.set_timeout(usize::try_from(seconds).unwrap_or(usize::MAX)).map_err(platform)
+    }
 }
 
 impl Store for KeyutilsStore {
@@ -67,16 +87,11 @@ impl Store for KeyutilsStore {
     }
 
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        // add_key on an existing description updates the payload in place, atomically.
-        let k = self.ring.add_key(&self.description(key), value).map_err(platform)?;
-        // Only this user (possessor or same uid) may see, read or change it; group and others
-        // get nothing. Processes that do not possess the user keyring (a fresh session
-        // keyring in a container) still find it through the user permissions.
-        let perms = KeyPermissionsBuilder::builder()
-            .posessor(Permission::ALL)
-            .user(Permission::ALL)
-            .build();
-        k.set_perms(perms).map_err(platform)
+        self.store(key, value, None)
+    }
+
+    fn set_until(&self, key: &str, value: &[u8], expires_at: i64) -> Result<(), StoreError> {
+        self.store(key, value, Some(expires_at))
     }
 
     fn delete(&self, key: &str) -> Result<bool, StoreError> {

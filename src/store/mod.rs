@@ -61,6 +61,13 @@ pub trait Store {
     fn get(&self, key: &str) -> Result<Option<Secret<Vec<u8>>>, StoreError>;
     /// Stores `value` under `key`, replacing any previous value in one step.
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Like [`Store::set`], for a value that is useless after `expires_at` (epoch seconds):
+    /// backends that can (the kernel keyring) drop it then by themselves. The others keep it
+    /// until it is replaced or deleted.
+    fn set_until(&self, key: &str, value: &[u8], expires_at: i64) -> Result<(), StoreError> {
+        let _ = expires_at;
+        self.set(key, value)
+    }
     /// Deletes `key`; `Ok(false)` when there was nothing to delete.
     fn delete(&self, key: &str) -> Result<bool, StoreError>;
     /// Every key (without the namespace) that starts with `prefix`.
