@@ -21,6 +21,8 @@ pub struct Response {
     pub status: u16,
     /// The `Date` header, as sent.
     pub date: Option<String>,
+    /// The `Location` header, as sent (redirects are not followed).
+    pub location: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -29,6 +31,15 @@ pub struct Response {
 /// Errors name the host but never the query string: it can carry credentials or a sign-in
 /// token.
 pub async fn get(url: &str, timeout: Duration) -> anyhow::Result<Response> {
+    request(hyper::Method::GET, url, timeout).await
+}
+
+/// `method url` (no body), as [`get`]; redirects are returned, not followed.
+pub async fn request(
+    method: hyper::Method,
+    url: &str,
+    timeout: Duration,
+) -> anyhow::Result<Response> {
     let shown = redact(url);
     let uri: hyper::Uri = url.parse().with_context(|| format!("`{shown}` is not a valid URL"))?;
     let https = hyper_rustls::HttpsConnectorBuilder::new()
@@ -39,25 +50,26 @@ pub async fn get(url: &str, timeout: Duration) -> anyhow::Result<Response> {
         .build();
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build::<_, Empty<Bytes>>(https);
-    let request = hyper::Request::get(uri)
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(uri)
         .header("user-agent", concat!("keyless/", env!("CARGO_PKG_VERSION")))
         .body(Empty::new())
         .context("building the request")?;
     let fetch = async {
         let response = client.request(request).await?;
         let status = response.status().as_u16();
-        let date = response
-            .headers()
-            .get(hyper::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let header = |name: hyper::header::HeaderName| {
+            response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        };
+        let (date, location) = (header(hyper::header::DATE), header(hyper::header::LOCATION));
         let body = Limited::new(response.into_body(), MAX_BODY)
             .collect()
             .await
             .map_err(|e| anyhow::anyhow!("reading the response: {e}"))?
             .to_bytes()
             .to_vec();
-        anyhow::Ok(Response { status, date, body })
+        anyhow::Ok(Response { status, date, location, body })
     };
     match tokio::time::timeout(timeout, fetch).await {
         Ok(result) => result.with_context(|| format!("requesting {shown}")),

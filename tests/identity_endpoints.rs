@@ -191,3 +191,30 @@ fn fips_and_dual_stack_settings_change_the_endpoints() {
         tried(&[("AWS_USE_FIPS_ENDPOINT", "false")], "[default]\nuse_fips_endpoint = true\n");
     assert!(env_off.contains("https://oidc.us-east-1.amazonaws.com"), "{env_off}");
 }
+
+/// A custom-domain start URL is resolved as the AWS CLI does: it must lead to an AWS access
+/// portal. One that cannot be reached (or leads elsewhere) stops the sign-in with the reason,
+/// before anything reaches Identity Center.
+#[test]
+fn a_custom_domain_start_url_must_lead_to_an_access_portal() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let home = Home::with_emulator("vanity", &emu);
+    let out = home.run(&[
+        "login",
+        "--session",
+        "acme",
+        "--start-url",
+        "https://sso.example.invalid/start",
+        "--region",
+        eco::REGION,
+        "--device-code",
+        "--no-browser",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("could not resolve the start URL https://sso.example.invalid/start"),
+        "{stderr}"
+    );
+    assert_eq!(emu.op_count("RegisterClient"), 0, "nothing reached Identity Center");
+}

@@ -124,6 +124,7 @@ async fn registration(
     client: &aws_sdk_ssooidc::Client,
     session: &SessionConfig,
     grant: &str,
+    issuer: &str,
 ) -> anyhow::Result<(Registration, bool)> {
     let scopes = session.registration_scopes();
     let key = records::registration_key(&session.name);
@@ -148,7 +149,7 @@ async fn registration(
             .grant_types(GRANT_AUTH_CODE)
             .grant_types(GRANT_REFRESH)
             .redirect_uris(REGISTERED_REDIRECT)
-            .issuer_url(&session.start_url);
+            .issuer_url(issuer);
         vec![GRANT_AUTH_CODE.to_string(), GRANT_REFRESH.to_string()]
     } else {
         vec![GRANT_DEVICE.to_string(), GRANT_REFRESH.to_string()]
@@ -178,11 +179,24 @@ pub async fn login(
     session: &SessionConfig,
     opts: &LoginOptions,
 ) -> anyhow::Result<Token> {
+    // A custom-domain start URL leads to the access portal Identity Center knows it by.
+    let (issuer, region) = super::start_url::resolve(&session.start_url, &session.region).await?;
+    let in_region;
+    let session = if region == session.region {
+        session
+    } else {
+        ui::note(format!(
+            "{} belongs to IAM Identity Center in {region}; signing in there.",
+            session.start_url
+        ));
+        in_region = SessionConfig { region, ..session.clone() };
+        &in_region
+    };
     let client = clients::oidc(&session.region)?;
     let flow = || async {
         match opts.flow {
-            Flow::Pkce => pkce(store, &client, session, opts).await,
-            Flow::DeviceCode => device(store, &client, session, opts).await,
+            Flow::Pkce => pkce(store, &client, session, &issuer, opts).await,
+            Flow::DeviceCode => device(store, &client, session, &issuer, opts).await,
         }
     };
     let (access, expires_in, refresh, owner) = match flow().await {
@@ -279,9 +293,10 @@ async fn pkce(
     store: &dyn Store,
     client: &aws_sdk_ssooidc::Client,
     session: &SessionConfig,
+    issuer: &str,
     opts: &LoginOptions,
 ) -> anyhow::Result<Tokens> {
-    let (reg, reused) = registration(store, client, session, GRANT_AUTH_CODE).await?;
+    let (reg, reused) = registration(store, client, session, GRANT_AUTH_CODE, issuer).await?;
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .context("opening a loopback port for the sign-in callback")?;
@@ -521,14 +536,15 @@ async fn device(
     store: &dyn Store,
     client: &aws_sdk_ssooidc::Client,
     session: &SessionConfig,
+    issuer: &str,
     opts: &LoginOptions,
 ) -> anyhow::Result<Tokens> {
-    let (reg, reused) = registration(store, client, session, GRANT_DEVICE).await?;
+    let (reg, reused) = registration(store, client, session, GRANT_DEVICE, issuer).await?;
     let auth = client
         .start_device_authorization()
         .client_id(&reg.client_id)
         .client_secret(reg.client_secret.expose())
-        .start_url(&session.start_url)
+        .start_url(issuer)
         .send()
         .await
         .map_err(|e| {

@@ -8,6 +8,7 @@ pub mod inventory;
 pub mod login;
 pub mod portal;
 pub mod records;
+pub mod start_url;
 pub mod token;
 
 /// One `[sso-session NAME]`: where to sign in.
