@@ -4,7 +4,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use support::Emulator;
 use support::user::{User, text, wait_bounded};
@@ -321,7 +321,11 @@ while True:
         let mut cmd =
             user.keyless(&["exec", "--server", "--profile", "acme-dev", "--", &py, "-c", script]);
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("READY"));
         let pid = child.id().to_string();

@@ -243,6 +243,13 @@ pub(crate) fn divert_stdout() -> Option<()> {
     None
 }
 
+/// Closes stdout for good after a command's last output, so a reader sees the end of it even
+/// though keyless keeps running (later stray output goes to stderr). Unix only.
+pub(crate) fn close_stdout() {
+    #[cfg(unix)]
+    drop(divert_stdout());
+}
+
 /// Writes the protocol document to the saved stdout (or stdout itself when it was not
 /// diverted).
 #[cfg(unix)]

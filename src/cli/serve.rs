@@ -52,7 +52,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     ));
     // Closing stdout tells a reader (`--env-file <(keyless serve ...)`) the file is complete;
     // anything printed later lands on stderr.
-    drop(super::divert_stdout());
+    super::close_stdout();
     if !addr.ip().is_loopback() {
         ui::note(format!(
             "keyless: warning: listening on {addr}, which is not loopback: the token travels in plain http, and anyone who has it can take the role's credentials"
