@@ -276,7 +276,8 @@ async fn handle(
     {
         Ok(Ok(creds)) => reply(200, container_json(&creds, &route.role.account)),
         Ok(Err(e)) => {
-            let message = crate::error::render(&e);
+            // Escaped: the SDK prints it to a terminal, and it can quote a service's text.
+            let message = crate::ui::escape(&crate::error::render(&e)).into_owned();
             crate::ui::note(format!(
                 "keyless: {} for profile `{}`: {message}",
                 path, route.profile

@@ -232,7 +232,8 @@ fn a_signed_out_session_is_an_error_the_sdk_shows() {
 const LONG_RUN: &str = r#"
 import os, sys, time
 import botocore.session
-assert "AWS_ACCESS_KEY_ID" not in os.environ and "AWS_PROFILE" not in os.environ, "keys in the environment"
+for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+    assert k not in os.environ, k
 s = botocore.session.get_session()
 sts = s.create_client("sts")
 creds = s.get_credentials()
@@ -253,7 +254,16 @@ sys.exit(7)
 #[test]
 fn exec_server_keeps_botocore_working_past_the_role_session() {
     let ttl = "3";
-    let (emu, user) = signed_in(&["--role-ttl", ttl]);
+    let (emu, mut user) = signed_in(&["--role-ttl", ttl]);
+    // What the shell may hold must not reach the command: SDKs would take these first.
+    for (k, v) in [
+        ("AWS_ACCESS_KEY_ID", "AKIAACMEDEV000000001"),
+        ("AWS_SECRET_ACCESS_KEY", "acmeDemoSecretKey0000000000000000000000a"),
+        ("AWS_PROFILE", "acme-admin"),
+        ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/elsewhere"),
+    ] {
+        user.extra_env.push((k.into(), v.into()));
+    }
     let py = std::env::var("KEYLESS_TEST_PYTHON").expect("KEYLESS_TEST_PYTHON");
     let cmd = user.keyless(&[
         "exec",

@@ -36,7 +36,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn describe(r: &Route) -> String {
-    format!("role {} in account {} (SSO session `{}`)", r.role.role, r.role.account, r.role.session)
+    format!("role {} in account {}, SSO session `{}`", r.role.role, r.role.account, r.role.session)
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
