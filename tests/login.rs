@@ -19,9 +19,15 @@ fn login_args(flow: &str) -> Vec<&str> {
     ]
 }
 
-fn status_json(user: &User) -> serde_json::Value {
+/// `keyless status --json`, after proving that neither it nor the plain `status` prints (or
+/// writes) any token the emulator actually issued.
+fn status_json(emu: &Emulator, user: &User) -> serde_json::Value {
     let out = user.run(&["status", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plain = user.run(&["status"]);
+    assert_eq!(plain.status.code(), Some(0), "{}", text(&plain.stderr));
+    let outputs = [&out.stdout, &out.stderr, &plain.stdout, &plain.stderr].map(|b| text(b));
+    user.assert_no_secret_leaked(emu, &outputs.each_ref().map(String::as_str));
     serde_json::from_slice(&out.stdout).expect("status --json prints JSON")
 }
 
@@ -40,7 +46,7 @@ fn device_code_login_approved_by_a_person() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("Signed in to `acme`"), "{stderr}");
     assert!(out.stdout.is_empty(), "login wrote to stdout");
-    let status = status_json(&user);
+    let status = status_json(&emu, &user);
     let s = &status["sessions"][0];
     assert_eq!(s["name"], "acme");
     assert_eq!(s["token_valid"], true);
@@ -89,7 +95,7 @@ fn pkce_login_through_the_browser_redirect() {
     let out = wait_bounded(child, 30);
     let stderr = rest.recv().unwrap();
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert_eq!(status_json(&user)["sessions"][0]["refreshable"], true);
+    assert_eq!(status_json(&emu, &user)["sessions"][0]["refreshable"], true);
     user.assert_no_secret_leaked(&emu, &[&stderr]);
 }
 
@@ -116,7 +122,7 @@ fn pkce_denied_in_the_browser_is_a_clean_failure() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("the sign-in was denied") && stderr.contains("hint:"), "{stderr}");
     assert!(!user.config_path().exists(), "a failed login wrote the config");
-    assert_eq!(status_json(&user)["sessions"], serde_json::json!([]));
+    assert_eq!(status_json(&emu, &user)["sessions"], serde_json::json!([]));
 }
 
 /// The loopback port and the `state` of the sign-in URL keyless printed.
@@ -157,7 +163,7 @@ fn pkce_callbacks_without_the_state_are_ignored_and_the_sign_in_goes_on() {
     assert!(stderr.contains("was not for this sign-in; still waiting"), "{stderr}");
     assert!(!stderr.contains('\x1b') && !stderr.contains("pwned"), "{stderr}");
     assert_eq!(emu.op_count("CreateToken"), 1, "only the real code is exchanged");
-    assert_eq!(status_json(&user)["sessions"][0]["token_valid"], true);
+    assert_eq!(status_json(&emu, &user)["sessions"][0]["token_valid"], true);
     drop(stalled);
 }
 
@@ -343,8 +349,9 @@ fn logout_ends_the_session_everywhere() {
         "{}",
         text(&after.stderr)
     );
-    let status = status_json(&user);
+    let status = status_json(&emu, &user);
     assert_eq!(status["sessions"][0]["signed_in"], false);
+    user.assert_no_secret_leaked(&emu, &[&text(&out.stderr), &text(&out.stdout)]);
 }
 
 #[test]
@@ -396,7 +403,7 @@ fn login_and_credentials_through_the_secret_service() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["Version"], 1);
-    assert_eq!(status_json(&user)["store"], "secret-service");
+    assert_eq!(status_json(&emu, &user)["store"], "secret-service");
     // The entries are in the persistent login keyring, not in memory.
     assert_eq!(daemon.read_alias("default"), "/org/freedesktop/secrets/collection/login");
     assert!(daemon.count_items("application", "keyless") >= 2, "token and role credentials");

@@ -102,13 +102,16 @@ impl Machine {
     /// No secret the emulator issued (the org's long-lived keys included), plain or encoded,
     /// is in a file under HOME (backups, locks, settings, the flow's temp dir) or in `outputs`.
     fn assert_no_secret_leaked(&self, emu: &Emulator, outputs: &[&Output]) {
-        let texts: Vec<String> = outputs
-            .iter()
-            .flat_map(|o| [&o.stdout, &o.stderr])
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .collect();
+        let texts = texts(outputs);
         let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
         support::assert_no_secret_in(&[self.home.path()], &emu.secrets(), &texts);
+    }
+
+    /// Only the outputs: for a flow that deliberately leaves a key in the user's files.
+    fn assert_no_secret_leaked_in_outputs(&self, emu: &Emulator, outputs: &[&Output]) {
+        let texts = texts(outputs);
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        support::assert_no_secret_in(&[], &emu.secrets(), &texts);
     }
 
     /// The long-lived key's secret is in no file under HOME (backups, lock and settings files
@@ -139,6 +142,15 @@ impl Drop for Machine {
         let _ = self.keyless(&["logout", "--all"]);
         support::clear_keyring_namespace(&self.namespace);
     }
+}
+
+/// Every stdout and stderr of `outputs`, as text.
+fn texts(outputs: &[&Output]) -> Vec<String> {
+    outputs
+        .iter()
+        .flat_map(|o| [&o.stdout, &o.stderr])
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect()
 }
 
 fn ok(out: &Output) -> (String, String) {
@@ -301,14 +313,21 @@ fn without_migrate_and_with_yes_keys_are_left_alone() {
     let creds =
         format!("[old]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\n");
     std::fs::write(m.aws().join("credentials"), &creds).unwrap();
-    let (_, err) = ok(&onboard_demo(&m, &[]));
+    let first = onboard_demo(&m, &[]);
+    let (_, err) = ok(&first);
     assert!(err.contains("--migrate"), "{err}");
     assert_eq!(m.credentials(), creds);
     assert_eq!(emu.access_key_status(DEMO_KEY), "Active");
+    // The key is left in the credentials file on purpose: scan for the issued secrets only
+    // (the output for everything, the key included).
+    let issued: Vec<String> = emu.secrets().into_iter().filter(|s| s != DEMO_SECRET).collect();
+    support::assert_no_secret_in(&[m.home.path()], &issued, &[]);
+    m.assert_no_secret_leaked_in_outputs(&emu, &[&first]);
 
     // Later, `keyless migrate` retires it, mapped by the team file.
     let team = repo("profiles/demo-team.toml");
-    let (_, err) = ok(&m.keyless(&["migrate", "--yes", "--team", &team]));
+    let migrate = m.keyless(&["migrate", "--yes", "--team", &team]);
+    let (_, err) = ok(&migrate);
     assert!(err.contains("retired AKIAACMEDEV000000001"), "{err}");
     assert_eq!(emu.access_key_status(DEMO_KEY), "Inactive");
     assert_eq!(m.credentials(), "");
@@ -317,6 +336,8 @@ fn without_migrate_and_with_yes_keys_are_left_alone() {
         arn.starts_with("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Developer_"),
         "{arn}"
     );
+    m.assert_key_secret_gone();
+    m.assert_no_secret_leaked(&emu, &[&first, &migrate]);
 }
 
 #[test]
@@ -358,7 +379,8 @@ fn sync_writes_every_role_of_200_accounts_under_throttling_and_prunes_only_its_o
     assert!(diff.contains("+[profile account-0000-Role1]"));
     assert_eq!(m.config(), c, "a dry run writes nothing");
 
-    let (_, err) = ok(&m.keyless(&["profiles", "sync", "--yes"]));
+    let sync = m.keyless(&["profiles", "sync", "--yes"]);
+    let (_, err) = ok(&sync);
     assert!(err.contains("600 added"), "{err}");
     assert!(err.contains("1 keyless profile(s) point at roles you no longer have"), "{err}");
     let config = m.config();
@@ -370,13 +392,15 @@ fn sync_writes_every_role_of_200_accounts_under_throttling_and_prunes_only_its_o
         "{arn}"
     );
 
-    let (_, err) = ok(&m.keyless(&["profiles", "sync", "--yes", "--prune"]));
+    let prune = m.keyless(&["profiles", "sync", "--yes", "--prune"]);
+    let (_, err) = ok(&prune);
     assert!(err.contains("1 removed"), "{err}");
     let config = m.config();
     assert!(!config.contains("[profile gone]") && config.contains("[profile mine]"));
     let (_, err) = ok(&m.keyless(&["profiles", "sync", "--yes", "--prune"]));
     assert!(err.contains("up to date"), "{err}");
     assert!(emu.op_count("ListAccountRoles") >= 600);
+    m.assert_no_secret_leaked(&emu, &[&dry, &sync, &prune]);
 }
 
 #[test]
@@ -620,6 +644,9 @@ fn the_wizard_asks_through_a_terminal_and_does_what_the_keystrokes_say() {
     assert!(arn.contains(":111111111111:assumed-role/AWSReservedSSO_ReadOnly_"), "{arn}");
     assert_eq!(emu.access_key_status(DEMO_KEY), "Inactive");
     assert!(!m.credentials().contains(DEMO_SECRET));
+    // Neither the terminal transcript nor any file holds a secret.
+    m.assert_key_secret_gone();
+    m.assert_no_secret_leaked(&emu, &[&out]);
 }
 
 #[test]
@@ -647,6 +674,8 @@ fn the_demo_runs_end_to_end_without_questions() {
         "{stdout}"
     );
     assert!(stderr.contains("is now inactive"), "{stderr}");
+    // The demo's long-lived key is never shown, in any form.
+    support::assert_no_secret_in(&[], &[DEMO_SECRET.to_string()], &[&stdout, &stderr]);
     // Nothing was written to the HOME it was started with, its throwaway directory (under
     // TMPDIR) is gone, and its keychain namespace is empty again.
     assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0);
@@ -697,4 +726,7 @@ fn migration_when_iam_refuses_deactivation_says_what_an_administrator_must_do() 
     assert!(!m.credentials().contains(DEMO_SECRET));
     let arn = m.aws_cli_arn("default").unwrap();
     assert!(arn.contains(":assumed-role/AWSReservedSSO_Developer_"), "{arn}");
+    // The key is still active, so it matters all the more that no copy of it stays behind.
+    m.assert_key_secret_gone();
+    m.assert_no_secret_leaked(&emu, &[&out]);
 }

@@ -64,6 +64,79 @@ fn kernel_keyring_entries_are_visible_to_other_processes_of_the_user() {
 }
 
 #[test]
+fn kernel_keyring_entries_are_for_the_possessor_and_the_user_only() {
+    let ns = namespace();
+    let store = KeyutilsStore::open(&ns).unwrap();
+    store.set("token:perm", b"private").unwrap();
+    // Read the permissions the kernel holds, as another program sees them.
+    let id = Command::new("keyctl")
+        .args(["search", "@u", "user", &format!("{ns}:token:perm")])
+        .output()
+        .expect("keyctl (Debian package keyutils)");
+    assert!(id.status.success(), "{}", String::from_utf8_lossy(&id.stderr));
+    let id = String::from_utf8_lossy(&id.stdout).trim().to_string();
+    let desc = Command::new("keyctl").args(["rdescribe", &id]).output().unwrap();
+    let desc = String::from_utf8_lossy(&desc.stdout).trim().to_string();
+    store.delete("token:perm").unwrap();
+    // type;uid;gid;perm;description, perm as 8 hex digits: possessor, user, group, other.
+    let fields: Vec<&str> = desc.splitn(5, ';').collect();
+    assert_eq!(fields.len(), 5, "{desc}");
+    let perm = u32::from_str_radix(fields[3], 16).unwrap();
+    assert_eq!(perm & 0xffff, 0, "group or others may use the entry: {desc}");
+    let view_read = 0x01 | 0x02;
+    assert_eq!((perm >> 24) & view_read, view_read, "the possessor cannot read it: {desc}");
+    assert_eq!((perm >> 16) & view_read, view_read, "the user cannot read it: {desc}");
+}
+
+#[test]
+fn a_full_kernel_key_quota_is_an_error_that_names_it() {
+    // A single entry larger than a user's whole key quota cannot be stored. The test runs as a
+    // user of its own (root's quota is far larger, and filling this user's would disturb
+    // everything else it runs), or as this user when it is not root: one oversized entry is
+    // refused without touching the entries already there.
+    let maxbytes: usize =
+        std::fs::read_to_string("/proc/sys/kernel/keys/maxbytes").unwrap().trim().parse().unwrap();
+    assert!(maxbytes < 32_000, "a user key holds at most 32,767 bytes: cannot exceed {maxbytes}");
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--ignored", "--exact", "child_full_kernel_key_quota", "--nocapture"])
+        .env("KEYLESS_STORE_NAMESPACE", namespace())
+        .env("KEYLESS_TEST_QUOTA_BYTES", (maxbytes + 1).to_string())
+        .current_dir("/");
+    if real_uid() == 0 {
+        use std::os::unix::process::CommandExt;
+        let uid = 200_000 + u32::from_str_radix(&keyless::util::random_hex(2), 16).unwrap();
+        cmd.uid(uid).gid(uid);
+    }
+    let out = cmd.output().unwrap();
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("1 passed"), "child failed:\n{text}");
+}
+
+/// The real user ID, read from /proc (the tests do not use unsafe code).
+fn real_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+#[ignore = "runs inside a_full_kernel_key_quota_is_an_error_that_names_it, as a user of its own"]
+fn child_full_kernel_key_quota() {
+    let ns = std::env::var("KEYLESS_STORE_NAMESPACE").unwrap();
+    let bytes: usize = std::env::var("KEYLESS_TEST_QUOTA_BYTES").unwrap().parse().unwrap();
+    let store = KeyutilsStore::open(&ns).unwrap();
+    let err = store.set("token:big", &vec![b'x'; bytes]).unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.contains("the kernel key quota for this user is exhausted")
+            && shown.contains("/proc/sys/kernel/keys/maxbytes"),
+        "{shown}"
+    );
+    assert!(store.get("token:big").unwrap().is_none(), "nothing half-stored");
+}
+
+#[test]
 fn kernel_keyring_lists_every_entry_of_a_crowded_user_keyring() {
     // More links than the 1,024 a 4 KiB read of the user keyring returns: every one is listed
     // (logout and status depend on it). Needs a key quota of a few thousand keys (root has a

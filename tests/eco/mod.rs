@@ -28,6 +28,7 @@ impl Home {
     pub fn new(label: &str) -> Home {
         let dir = TempDir::new(label);
         std::fs::create_dir_all(dir.path().join(".aws")).unwrap();
+        std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
         let namespace = format!("keyless-test-{}", keyless::util::random_hex(6));
         Home { dir, namespace, env: Vec::new() }
     }
@@ -118,12 +119,21 @@ impl Home {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.path())
+            .env("TMPDIR", self.path().join("tmp"))
             .env("KEYLESS_STORE", "keyutils")
             .env("KEYLESS_STORE_NAMESPACE", &self.namespace)
             .env("NO_COLOR", "1")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(std::process::Stdio::null());
         c
+    }
+
+    /// The shared secret scan over this HOME (its temp dir included) and `outputs`, for every
+    /// secret `emu` issued (the org's long-lived keys included) and `more`.
+    pub fn assert_no_secret_leaked(&self, emu: &Emulator, more: &[&str], outputs: &[&str]) {
+        let mut secrets = emu.secrets();
+        secrets.extend(more.iter().map(|s| s.to_string()));
+        support::assert_no_secret_in(&[self.path()], &secrets, outputs);
     }
 
     pub fn run(&self, args: &[&str]) -> Output {

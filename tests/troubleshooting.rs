@@ -1,0 +1,280 @@
+//! `docs/troubleshooting.md` lists every message keyless prints. This test reads every message
+//! out of its tables and checks that each still exists: every literal piece of it (the parts
+//! between `{…}` placeholders and `…` elisions) is in keyless's source or its installer. A
+//! message the code no longer prints fails here until its entry goes.
+//!
+//! Messages that other programs print (the argument parser, botocore, the Rust SDK, AWS) or
+//! that keyless assembles from several pieces are listed in [`NOT_VERBATIM`] with where they
+//! come from; each of those must still be in the doc, so the list cannot go stale either.
+
+use std::path::Path;
+
+/// Documented messages that are not one string in keyless's source, and why.
+const NOT_VERBATIM: &[(&str, &str)] = &[
+    (
+        "invalid value '{value}' for '--region <REGION>': `{value}` is not an AWS region (e.g. us-east-1, eu-west-2)",
+        "the argument parser wraps keyless's `is not an AWS region` message",
+    ),
+    ("the argument '--server' cannot be used with '--region <REGION>'", "the argument parser"),
+    (
+        "invalid value '{value}' for '--service <SERVICE>': `{value}` is not a console service name",
+        "the argument parser wraps keyless's `is not a console service name` message",
+    ),
+    (
+        "Received non 200 response 503 from container metadata: {\"Code\":\"CredentialsUnavailable\",\"Message\":\"…\"}",
+        "botocore",
+    ),
+    ("Non-success status from HTTP credential provider: 503", "the Rust SDK"),
+    ("Received non 200 response 401/403 from container metadata", "botocore"),
+    ("Non-success status from HTTP credential provider: 401`/`403", "the Rust SDK"),
+    (
+        "Unsupported host '{host}'.  Can only retrieve metadata from a loopback address or one of these hosts: …",
+        "botocore",
+    ),
+    ("invalid full URI for ECS provider (…)", "the Rust SDK"),
+    (
+        "SignatureDoesNotMatch: Credential should be scoped to a valid region, not '{region}'.",
+        "AWS (the emulator prints AWS's code and message apart)",
+    ),
+    (
+        "SignatureDoesNotMatch: Credential should be scoped to a valid region.",
+        "AWS (code and message apart)",
+    ),
+    (
+        "SignatureDoesNotMatch: Credential should be scoped to correct service: '{service}'.",
+        "AWS (code and message apart)",
+    ),
+    ("ForbiddenException: No access", "AWS (code and message apart)"),
+    ("UnauthorizedException` an hour after signing in", "AWS, an hour after signing in"),
+    (
+        "… is not a directory (a symlink or a file is in its place); …",
+        "`the lock directory {dir} {problem}; …` with the problem",
+    ),
+    (
+        "the secret-service keychain is locked",
+        "`the {store} keychain is locked` for the Secret Service",
+    ),
+    (
+        "the secret-service keychain is not available: {reason}",
+        "`the {store} keychain is not available: {reason}`",
+    ),
+    (
+        "the secret-service keychain is not available: the Secret Service has no default (login) keyring; keyless does not store tokens in its in-memory session collection",
+        "`the {store} keychain is not available: {reason}` with the Secret Service's reason",
+    ),
+    (
+        "the keyutils keychain is not available: {reason}",
+        "`the {store} keychain is not available: {reason}`",
+    ),
+    (
+        "the {store} keychain is not available: `{store}` does not exist on this operating system",
+        "`the {store} keychain is not available: {reason}`",
+    ),
+    (
+        "keyless: warning: the `default` profile in the AWS config has `{key}`; SDKs in the command use those before the endpoint",
+        "a warning prefix, the finding and its consequence are three pieces",
+    ),
+    (
+        "kept {key} in profile `{profile}`: profile `{profile}` in {config} also has {settings}, which replacing it would drop; …",
+        "`kept … in profile …:` followed by the reason",
+    ),
+    (
+        "kept {key} in profile `{profile}`: you have no SSO access to account {account}; …",
+        "`kept … in profile …:` followed by the reason",
+    ),
+    (
+        "kept {key} in profile `{profile}`: no role is mapped for account {account} …",
+        "`kept … in profile …:` followed by the reason",
+    ),
+    (
+        "the lock directory {dir} is open to other users (mode {mode}); keyless only keeps its locks in a directory that is yours alone",
+        "`the lock directory {dir} {problem}; …` with the problem",
+    ),
+    (
+        "keyless will not point AWS tools at {path}: the {binary/directory} {path} is writable by {its group/every user} (mode {mode}), so another user could replace it and receive your credentials",
+        "`… at {path}: {why}, so …` with the reason",
+    ),
+    (
+        "warning: {why}; profiles will run {path} anyway (--allow-binary-writable-by-others)",
+        "the warning names the flag apart",
+    ),
+    (
+        "the browser did not come for the console sign-in within 120 s",
+        "`within {} s` with the 120 s wait",
+    ),
+    ("warning: ~/.local/bin is not on your PATH", "the installer names the directory it used"),
+];
+
+/// Prefixes the error and warning printers add.
+const PREFIXES: &[&str] = &["keyless: warning: ", "keyless: ", "warning: ", "error: "];
+
+/// The messages of one table cell: its backtick-quoted spans (``…`` around a message that
+/// holds backticks itself), leaving out parenthesised remarks.
+fn messages(cell: &str) -> Vec<String> {
+    let b = cell.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if cell[i..].starts_with("``") && cell[i + 2..].contains("``") {
+            let end = i + 2 + cell[i + 2..].find("``").unwrap();
+            out.push(cell[i + 2..end].to_string());
+            i = end + 2;
+        } else if b[i] == b'`' {
+            // A message may hold backticks: it ends at the backtick the cell's prose follows.
+            let rest = &cell[i + 1..];
+            let end = (0..rest.len())
+                .find(|&j| {
+                    rest.as_bytes()[j] == b'`'
+                        && [",", " /", " (", " or ", ""].iter().any(|t| {
+                            if t.is_empty() {
+                                j + 1 == rest.len()
+                            } else {
+                                rest[j + 1..].starts_with(t)
+                            }
+                        })
+                })
+                .unwrap_or(rest.len());
+            out.push(rest[..end].to_string());
+            i += end + 2;
+        } else if b[i] == b'(' {
+            // A remark such as "(`logout`)" or "(or the other way round)".
+            let mut depth = 0;
+            while i < b.len() {
+                match b[i] {
+                    b'(' => depth += 1,
+                    b')' => depth -= 1,
+                    _ => {}
+                }
+                i += 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The literal pieces of a documented message: what is left between placeholders.
+fn pieces(message: &str) -> Vec<String> {
+    let mut m = message;
+    while let Some(p) = PREFIXES.iter().find(|p| m.starts_with(**p)) {
+        m = &m[p.len()..];
+    }
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0;
+    for c in m.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                out.push(std::mem::take(&mut cur));
+            }
+            '}' if depth > 0 => depth -= 1,
+            '…' if depth == 0 => out.push(std::mem::take(&mut cur)),
+            _ if depth == 0 => cur.push(c),
+            _ => {}
+        }
+    }
+    out.push(cur);
+    out.into_iter().map(|p| p.trim().to_string()).filter(|p| p.chars().count() >= 4).collect()
+}
+
+/// Every message in the doc's tables (first column), with its line number.
+fn documented() -> Vec<(usize, String)> {
+    let doc = std::fs::read_to_string(repo("docs/troubleshooting.md")).unwrap();
+    let mut out = Vec::new();
+    for (n, line) in doc.lines().enumerate() {
+        let Some(row) = line.strip_prefix("| ") else { continue };
+        if row.starts_with("message") || row.starts_with("---") {
+            continue;
+        }
+        let cell = row.split(" | ").next().unwrap();
+        for m in messages(cell) {
+            out.push((n + 1, m));
+        }
+    }
+    out
+}
+
+fn repo(p: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// keyless's Rust source and installer, with string-continuation line breaks joined.
+fn source() -> String {
+    fn walk(dir: &Path, out: &mut String) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push_str(&std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    let mut raw = String::new();
+    walk(&repo("src"), &mut raw);
+    raw.push_str(&std::fs::read_to_string(repo("install.sh")).unwrap());
+    // `"…\` + newline + indentation continues a Rust string.
+    let mut out = String::with_capacity(raw.len());
+    let mut lines = raw.split('\n').peekable();
+    while let Some(l) = lines.next() {
+        if let Some(head) = l.strip_suffix('\\')
+            && let Some(next) = lines.peek_mut()
+        {
+            out.push_str(head);
+            *next = next.trim_start();
+            continue;
+        }
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn every_documented_message_is_still_printed() {
+    let src = source();
+    let docs = documented();
+    assert!(docs.len() > 100, "the doc's tables were not read: {docs:?}");
+    let mut stale = Vec::new();
+    for (line, m) in &docs {
+        if NOT_VERBATIM.iter().any(|(n, _)| n == m) {
+            continue;
+        }
+        let missing: Vec<String> = pieces(m).into_iter().filter(|p| !src.contains(p)).collect();
+        if !missing.is_empty() {
+            stale.push(format!("line {line}: `{m}`: not in the source: {missing:?}"));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "docs/troubleshooting.md lists messages keyless does not print (fix the entry, or list it in NOT_VERBATIM with where it comes from):\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn every_message_said_to_come_from_elsewhere_is_still_documented() {
+    let docs: Vec<String> = documented().into_iter().map(|(_, m)| m).collect();
+    for (m, from) in NOT_VERBATIM {
+        assert!(docs.contains(&m.to_string()), "`{m}` ({from}) is no longer in the doc: drop it");
+    }
+}
+
+#[test]
+fn the_cell_reader_finds_messages_with_backticks_and_skips_remarks() {
+    assert_eq!(
+        messages("`you are not signed in to SSO session `{session}``"),
+        ["you are not signed in to SSO session `{session}`"]
+    );
+    assert_eq!(
+        messages("``{VAR} is not an https URL (`{url}`)``"),
+        ["{VAR} is not an https URL (`{url}`)"]
+    );
+    assert_eq!(messages("`a` / `b {x}` (`logout`)"), ["a", "b {x}"]);
+    assert_eq!(pieces("error: could not run `{program}`: {reason}"), ["could not run `"]);
+}
