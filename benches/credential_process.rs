@@ -1,6 +1,11 @@
 //! Latency budget of `keyless credential-process`, measured against the local emulator.
 //!
-//!     cargo bench --bench credential_process
+//!     cargo bench --bench credential_process     # the full run (release build)
+//!     cargo test --bench credential_process      # a smoke run: few calls, debug build
+//!
+//! The smoke run (any run without cargo's `--bench` flag, or with `--quick`) checks that
+//! every step works and prints the same table from a handful of calls; its figures are not
+//! the budget (a debug build, few samples) and nothing in it is a timed assertion.
 //!
 //! Prints a Markdown table: warm calls (credentials cached in the kernel keyring) against
 //! spawning a no-op binary, their peak memory, the cold path against one raw
@@ -33,6 +38,7 @@ impl Setup {
         for k in [
             "AWS_PROFILE",
             "AWS_ACCESS_KEY_ID",
+            "AWS_ENDPOINT_URL",
             "DBUS_SESSION_BUS_ADDRESS",
             "DISPLAY",
             "XDG_CONFIG_HOME",
@@ -42,7 +48,8 @@ impl Setup {
         c.env("HOME", &self.home)
             .env("XDG_RUNTIME_DIR", &self.home)
             .env("AWS_CONFIG_FILE", self.home.join("config"))
-            .env("AWS_ENDPOINT_URL", &self.url)
+            .env("AWS_ENDPOINT_URL_SSO_OIDC", &self.url)
+            .env("AWS_ENDPOINT_URL_SSO", &self.url)
             .env("KEYLESS_STORE", "keyutils")
             .env("KEYLESS_STORE_NAMESPACE", &self.namespace)
             .stdin(Stdio::null());
@@ -137,6 +144,12 @@ fn main() {
         warm_loop(args[i + 1].parse().unwrap());
         return;
     }
+    let quick = args.iter().any(|a| a == "--quick") || !args.iter().any(|a| a == "--bench");
+    // (warm and no-op calls, cold calls, bursts) per run.
+    let (n, n_cold, n_bursts) = if quick { (20, 10, 1) } else { (300, 100, 5) };
+    if quick {
+        println!("smoke run (debug build, few calls): figures are not the budget");
+    }
     let home = std::env::temp_dir().join(format!("keyless-bench-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
     let mut emu = Command::new(BIN)
@@ -172,17 +185,17 @@ fn main() {
     // Warm-up, then warm calls against the no-op baseline, interleaved so that machine noise
     // hits both alike.
     run_ok(setup.credential_process());
-    let n = 300;
     let (mut warm, mut noop) = (Vec::new(), Vec::new());
     for _ in 0..n {
         noop.push(run_ok(setup.command("/bin/true")));
         warm.push(run_ok(setup.credential_process()));
     }
-    // A second reference: an empty Rust program (same runtime start-up as any Rust binary).
+    // A second reference: an empty Rust program (same runtime start-up as any Rust binary),
+    // built with the release profile's code generation options.
     let noop_rs = home.join("noop");
     std::fs::write(home.join("noop.rs"), "fn main() {}").unwrap();
     let built = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
-        .args(["-O", "-o"])
+        .args(["-O", "-C", "panic=abort", "-o"])
         .arg(&noop_rs)
         .arg(home.join("noop.rs"))
         .status()
@@ -203,7 +216,7 @@ fn main() {
         .collect::<Vec<_>>();
 
     let rss = Command::new(std::env::current_exe().unwrap())
-        .args(["--warm-loop", "50"])
+        .args(["--warm-loop", if quick { "5" } else { "50" }])
         .env("BENCH_HOME", &home)
         .env("BENCH_URL", &setup.url)
         .env("BENCH_NS", &setup.namespace)
@@ -213,7 +226,7 @@ fn main() {
 
     // Cold path: drop the cached credentials before each call.
     let (mut cold, mut rtt) = (Vec::new(), Vec::new());
-    for _ in 0..100 {
+    for _ in 0..n_cold {
         store.delete(&role_key).unwrap();
         cold.push(run_ok(setup.credential_process()));
         rtt.push(raw_round_trip(&setup.url, token.access_token.expose()));
@@ -221,7 +234,7 @@ fn main() {
 
     // Bursts of 50 concurrent cold calls.
     let mut bursts = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..n_bursts {
         store.delete(&role_key).unwrap();
         let before = stat(&setup.url, "GetRoleCredentials");
         let t = Instant::now();
@@ -273,9 +286,13 @@ fn main() {
         "| `keyless --version` (argument parsing only), median | {} |",
         ms(median(&mut version))
     );
-    println!("| warm peak memory (max RSS of 50 runs) | {:.1} MiB |", rss_kib as f64 / 1024.0);
     println!(
-        "| cold `credential-process`, median (p90) of 100 | {} ({}) |",
+        "| warm peak memory (max RSS of {} runs) | {:.1} MiB |",
+        if quick { 5 } else { 50 },
+        rss_kib as f64 / 1024.0
+    );
+    println!(
+        "| cold `credential-process`, median (p90) of {n_cold} | {} ({}) |",
         ms(cm),
         ms(p90(&mut cold))
     );

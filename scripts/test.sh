@@ -47,6 +47,8 @@ export KEYLESS_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/keyless"
 export KEYLESS_TEST_PYTHON="$root/.venv/bin/python"
 step "cargo test"
 cargo test --locked --lib --bins --tests -- --test-threads 2
+step "credential-process benchmark, smoke run (a few calls; not a timed check)"
+cargo test --locked --bench credential_process
 
 # --- Python tests ----------------------------------------------------------------------
 step "pytest (botocore and the AWS CLI against the emulator)"
