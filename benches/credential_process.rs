@@ -313,10 +313,174 @@ fn main() {
             ms(*wall)
         );
     }
+    secret_service_and_peer(&setup, &token);
     let _ = emu.kill();
     let _ = emu.wait();
     for k in store.list("").unwrap() {
         let _ = store.delete(&k);
     }
     let _ = std::fs::remove_dir_all(Path::new(&home));
+}
+
+/// A private D-Bus session with gnome-keyring-daemon, killed on drop.
+struct SecretService {
+    address: String,
+    children: Vec<std::process::Child>,
+}
+
+impl SecretService {
+    fn start(dir: &Path) -> Option<SecretService> {
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!("--address=unix:path={}/bus", dir.display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).ok()?;
+        let address = address.trim().to_string();
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("HOME", dir)
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("XDG_RUNTIME_DIR", dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        keyring.stdin.take().unwrap().write_all(b"bench-password").ok()?;
+        let ss = SecretService { address, children: vec![bus, keyring] };
+        for _ in 0..100 {
+            let owned = Command::new("dbus-send")
+                .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus"])
+                .args(["/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner"])
+                .arg("string:org.freedesktop.secrets")
+                .env("DBUS_SESSION_BUS_ADDRESS", &ss.address)
+                .output()
+                .ok()?;
+            if String::from_utf8_lossy(&owned.stdout).contains("boolean true") {
+                return Some(ss);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for SecretService {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The Secret Service as the store (warm calls served from the kernel keyring cache), and the
+/// Python peer, aws-sso-util's `credential-process`, against the same emulator in the same run.
+/// The peer comes from `KEYLESS_BENCH_AWS_SSO_UTIL` (default `target/bench-venv/bin/aws-sso-util`;
+/// `python3 -m venv target/bench-venv && target/bench-venv/bin/pip install aws-sso-util`).
+fn secret_service_and_peer(setup: &Setup, token: &Token) {
+    let n = 200;
+    let ss_home = setup.home.join("ss");
+    std::fs::create_dir_all(&ss_home).unwrap();
+    let mut ss_warm = Vec::new();
+    let mut noop = Vec::new();
+    match SecretService::start(&ss_home) {
+        None => println!(
+            "| Secret Service store | skipped: dbus-daemon or gnome-keyring-daemon missing |"
+        ),
+        Some(ss) => {
+            let with_ss = |mut c: Command| {
+                c.env("DBUS_SESSION_BUS_ADDRESS", &ss.address)
+                    .env("KEYLESS_STORE", "secret-service")
+                    .env("KEYLESS_STORE_NAMESPACE", format!("{}-ss", setup.namespace));
+                c
+            };
+            let mut login = with_ss(setup.command(BIN));
+            login.args(["login", "--session", "bench", "--start-url"]);
+            login.args(["https://d-1234567890.awsapps.com/start", "--region", "ap-northeast-2"]);
+            login.args(["--device-code", "--no-browser"]);
+            run_ok(login);
+            run_ok(with_ss(setup.credential_process()));
+            for _ in 0..n {
+                noop.push(run_ok(setup.command("/bin/true")));
+                ss_warm.push(run_ok(with_ss(setup.credential_process())));
+            }
+            let mut logout = with_ss(setup.command(BIN));
+            logout.args(["logout", "--all"]);
+            run_ok(logout);
+            let (w, t) = (median(&mut ss_warm), median(&mut noop));
+            println!(
+                "| warm `credential-process`, Secret Service store, median (p90) of {n} | {} ({}) |",
+                ms(w),
+                ms(p90(&mut ss_warm))
+            );
+            println!("| no-op binary in the same loop, median | {} |", ms(t));
+        }
+    }
+
+    // The peer reads the AWS CLI's token cache: give it the same session's token there, in
+    // this throwaway HOME (that is where the peer keeps tokens; keyless never writes one).
+    let peer = std::env::var("KEYLESS_BENCH_AWS_SSO_UTIL").unwrap_or_else(|_| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target/bench-venv/bin/aws-sso-util")
+            .display()
+            .to_string()
+    });
+    if !Path::new(&peer).exists() {
+        println!("| aws-sso-util `credential-process` | skipped: {peer} is not installed |");
+        return;
+    }
+    let start_url = "https://d-1234567890.awsapps.com/start";
+    let cache = setup.home.join(".aws/sso/cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let name = {
+        use sha1::Digest;
+        hex::encode(sha1::Sha1::digest(start_url.as_bytes()))
+    };
+    let entry = serde_json::json!({
+        "startUrl": start_url,
+        "region": "ap-northeast-2",
+        "accessToken": token.access_token.expose(),
+        "expiresAt": keyless::time::rfc3339(token.expires_at),
+    });
+    std::fs::write(cache.join(format!("{name}.json")), entry.to_string()).unwrap();
+    let peer_call = || {
+        let mut c = setup.command(&peer);
+        c.args(["credential-process", "--start-url", start_url, "--region", "ap-northeast-2"])
+            .args(["--account-id", ACCOUNT, "--role-name", ROLE])
+            .env("AWS_ENDPOINT_URL_SSO", &setup.url)
+            .env("AWS_ENDPOINT_URL_SSO_OIDC", &setup.url);
+        c
+    };
+    let first = peer_call().output().unwrap();
+    if !first.status.success() {
+        println!(
+            "| aws-sso-util `credential-process` | failed: {} |",
+            String::from_utf8_lossy(&first.stderr).lines().last().unwrap_or("")
+        );
+        return;
+    }
+    let runs = 20;
+    let (mut peer_t, mut ours) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        peer_t.push(run_ok(peer_call()));
+        ours.push(run_ok(setup.credential_process()));
+    }
+    let (p, o) = (median(&mut peer_t), median(&mut ours));
+    println!("| aws-sso-util `credential-process`, median of {runs} | {} |", ms(p));
+    println!("| keyless warm `credential-process` in the same loop, median | {} |", ms(o));
+    println!("| aws-sso-util / keyless | {:.0}x |", p.as_secs_f64() / o.as_secs_f64());
+    if !ss_warm.is_empty() {
+        let w = median(&mut ss_warm);
+        println!(
+            "| aws-sso-util / keyless (Secret Service store) | {:.0}x |",
+            p.as_secs_f64() / w.as_secs_f64()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&cache);
 }

@@ -1,129 +1,284 @@
-//! How fast `keyless profiles sync` lists a large organisation under throttling.
-//!
-//! Starts `keyless emulator serve` with 1,000 generated accounts x 3 roles, a rate limit of
-//! 50 requests/s and 20 ms of latency, signs in over the device flow, then times the listing
-//! that `profiles sync` does (every ListAccounts page, then ListAccountRoles for every
-//! account through the adaptive fan-out) and compares it with the rate-limit floor: the
-//! number of successful calls divided by the rate.
+//! How long `keyless profiles sync` takes as a user runs it: the whole command (listing,
+//! planning, the diff, writing), sign-in excluded, with and without `--dry-run`.
 //!
 //! ```sh
-//! cargo bench --bench sync                        # the defaults below
-//! cargo bench --bench sync -- 200 3 50 20 3       # accounts roles rate latency-ms runs
+//! cargo bench --bench sync                  # both parts below
+//! cargo bench --bench sync -- throttled     # 1,000 x 3 at 50 requests/s, 20 ms latency
+//! cargo bench --bench sync -- linear        # 1,000 x 3 and 4,000 x 3, no throttling
 //! ```
-
+//!
+//! *throttled*: an emulator with 1,000 generated accounts x 3 roles, a rate limit of 50
+//! requests/s and 20 ms of latency; `profiles sync --yes` and `--dry-run` into a config that
+//! holds only the `[sso-session]`, one that already holds the 3,000 profiles (unchanged), and
+//! one whose 3,000 profiles all change (another binary path). Each is compared with the
+//! rate-limit floor: the successful listing calls the run made, divided by the rate.
+//!
+//! *linear*: no throttling, 1,000 x 3 and 4,000 x 3, the same three configs; the cost per
+//! profile of 12,000 against 3,000, and the peak memory (max RSS) of each run.
 #![allow(clippy::print_stdout)] // the report is the benchmark's output
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_sso::config::retry::RetryConfig;
-use aws_sdk_sso::config::{BehaviorVersion, Region};
-use keyless::secret::Secret;
-use keyless::sso::{fanout, inventory};
+const BIN: &str = env!("CARGO_BIN_EXE_keyless");
+const START_URL: &str = "https://d-1234567890.awsapps.com/start";
 
-fn arg(i: usize, default: f64) -> f64 {
-    std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .nth(i)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(default)
+struct Emulator {
+    child: Child,
+    url: String,
 }
 
-async fn sign_in(url: &str) -> String {
-    let conf = aws_sdk_ssooidc::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(url)
-        .retry_config(RetryConfig::standard().with_max_attempts(20))
-        .build();
-    let oidc = aws_sdk_ssooidc::Client::from_conf(conf);
-    let reg = oidc
-        .register_client()
-        .client_name("bench")
-        .client_type("public")
-        .scopes("sso:account:access")
-        .send()
-        .await
-        .expect("RegisterClient");
-    let (id, secret) = (reg.client_id().unwrap(), reg.client_secret().unwrap());
-    let dev = oidc
-        .start_device_authorization()
-        .client_id(id)
-        .client_secret(secret)
-        .start_url("https://d-1234567890.awsapps.com/start")
-        .send()
-        .await
-        .expect("StartDeviceAuthorization");
-    loop {
-        match oidc
-            .create_token()
-            .client_id(id)
-            .client_secret(secret)
-            .grant_type("urn:ietf:params:oauth:grant-type:device_code")
-            .device_code(dev.device_code().unwrap())
-            .send()
-            .await
-        {
-            Ok(t) => return t.access_token().unwrap().to_string(),
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-}
-
-fn main() {
-    let accounts = arg(0, 1000.0) as usize;
-    let roles = arg(1, 3.0) as usize;
-    let rate = arg(2, 50.0);
-    let latency = arg(3, 20.0) as u64;
-    let runs = arg(4, 3.0) as usize;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    println!(
-        "profiles sync listing: {accounts} accounts x {roles} roles, rate limit {rate}/s, latency {latency} ms"
-    );
-    for run in 1..=runs {
-        // A fresh emulator per run: its rate-limit bucket and counters start from zero.
-        let mut emu = Command::new(env!("CARGO_BIN_EXE_keyless"))
+impl Emulator {
+    fn start(accounts: usize, roles: usize, limits: &[&str]) -> Emulator {
+        let mut child = Command::new(BIN)
             .args(["emulator", "serve", "--auto-approve"])
             .args(["--generate-accounts", &accounts.to_string()])
             .args(["--roles-per-account", &roles.to_string()])
-            .args(["--rate-limit", &rate.to_string(), "--latency-ms", &latency.to_string()])
+            .args(limits)
             .stdout(Stdio::piped())
             .spawn()
             .expect("starting the emulator");
         let mut url = String::new();
-        BufReader::new(emu.stdout.take().unwrap()).read_line(&mut url).unwrap();
-        let url = url.trim().to_string();
-        let token = Secret::new(rt.block_on(sign_in(&url)));
-        // Let the rate-limit bucket refill after sign-in, as it would between commands.
-        std::thread::sleep(Duration::from_millis(500));
-        let client = aws_sdk_sso::Client::from_conf(
-            aws_sdk_sso::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .endpoint_url(&url)
-                .retry_config(RetryConfig::disabled())
-                .build(),
-        );
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut url).unwrap();
+        Emulator { child, url: url.trim().to_string() }
+    }
+
+    /// Successful (not throttled, not faulted) calls of an operation so far.
+    fn ok_calls(&self, op: &str) -> u64 {
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = TcpStream::connect(addr).unwrap();
+        write!(s, "GET /_emulator/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&resp[resp.find("\r\n\r\n").unwrap() + 4..]).unwrap();
+        let n = |k: &str| v[k][op].as_u64().unwrap_or(0);
+        n("operations") - n("throttled") - n("faults")
+    }
+
+    fn listing_calls(&self) -> u64 {
+        self.ok_calls("ListAccounts") + self.ok_calls("ListAccountRoles")
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A throwaway HOME signed in to the emulator, with the kernel keyring under a random
+/// namespace.
+struct Home {
+    dir: PathBuf,
+    url: String,
+    namespace: String,
+}
+
+impl Home {
+    fn new(emu: &Emulator) -> Home {
+        let mut b = [0u8; 6];
+        getrandom::fill(&mut b).unwrap();
+        let tag = hex::encode(b);
+        let dir = std::env::temp_dir().join(format!("keyless-bench-sync-{tag}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let home = Home { dir, url: emu.url.clone(), namespace: format!("keyless-bench-{tag}") };
+        let out = home
+            .keyless(&["login", "--session", "acme", "--start-url", START_URL])
+            .args(["--region", "us-east-1", "--device-code", "--no-browser"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
+        home
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.join("config")
+    }
+
+    fn keyless(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        for k in ["AWS_PROFILE", "DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "XDG_CONFIG_HOME"] {
+            c.env_remove(k);
+        }
+        c.args(args)
+            .env("HOME", &self.dir)
+            .env("XDG_RUNTIME_DIR", &self.dir)
+            .env("AWS_CONFIG_FILE", self.config())
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.dir.join("credentials"))
+            .env("AWS_ENDPOINT_URL", &self.url)
+            .env("KEYLESS_STORE", "keyutils")
+            .env("KEYLESS_STORE_NAMESPACE", &self.namespace)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        c
+    }
+
+    /// Runs `profiles sync` with `extra`; returns (wall time, peak RSS in MiB).
+    fn sync(&self, extra: &str) -> (Duration, f64) {
         let started = Instant::now();
-        let (have, report) = rt
-            .block_on(inventory::list_with(&client, "bench", &token, &fanout::Options::default()))
-            .expect("listing failed");
-        let took = started.elapsed().as_secs_f64();
-        let _ = emu.kill();
-        let _ = emu.wait();
-        let found: usize = have.iter().map(|a| a.roles.len()).sum();
-        assert_eq!(have.len(), accounts, "every account listed");
-        assert_eq!(found, accounts * roles, "every role listed");
-        let ok_calls = report.calls - report.throttled - report.transient;
-        let floor = ok_calls as f64 / rate;
+        // Reaped by `wait_with_rss` (wait4), which also reads its peak memory.
+        #[allow(clippy::zombie_processes)]
+        let mut child =
+            self.keyless(&["profiles", "sync", "--session", "acme", extra]).spawn().unwrap();
+        let mut err = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        let (code, rss_kib) = wait_with_rss(&child);
+        let took = started.elapsed();
+        assert_eq!(code, 0, "profiles sync {extra} failed: {err}");
+        (took, rss_kib as f64 / 1024.0)
+    }
+
+    fn write_config(&self, text: &str) {
+        std::fs::write(self.config(), text).unwrap();
+        // Backups of earlier runs would only pile up.
+        for e in std::fs::read_dir(&self.dir).unwrap().flatten() {
+            if e.file_name().to_string_lossy().contains("keyless-backup") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = self.keyless(&["logout", "--all"]).output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Waits for a child and returns its exit code and peak RSS (KiB), from `wait4`.
+#[allow(unsafe_code)]
+fn wait_with_rss(child: &Child) -> (i32, i64) {
+    let mut status = 0;
+    // SAFETY: wait4 writes only the status and the zero-initialised rusage we own.
+    let rss = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        let pid = libc::wait4(child.id() as i32, &mut status, 0, &mut u);
+        assert_eq!(pid, child.id() as i32, "wait4");
+        u.ru_maxrss
+    };
+    (libc::WEXITSTATUS(status), rss)
+}
+
+/// The three starting points: only `[sso-session]`, every profile already there, and every
+/// profile there but pointing at another keyless binary (so all of them change).
+struct Configs {
+    empty: String,
+    synced: String,
+    changed: String,
+}
+
+fn configs(home: &Home) -> Configs {
+    let empty = std::fs::read_to_string(home.config()).unwrap();
+    home.sync("--yes");
+    let synced = std::fs::read_to_string(home.config()).unwrap();
+    let changed = synced.replace(BIN, "/opt/old/bin/keyless");
+    assert_ne!(synced, changed);
+    home.write_config(&empty);
+    Configs { empty, synced, changed }
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn cases(c: &Configs) -> [(&'static str, &str, &'static str); 6] {
+    [
+        ("empty config", &c.empty, "--yes"),
+        ("empty config", &c.empty, "--dry-run"),
+        ("3,000 unchanged", &c.synced, "--yes"),
+        ("3,000 unchanged", &c.synced, "--dry-run"),
+        ("3,000 all changed", &c.changed, "--yes"),
+        ("3,000 all changed", &c.changed, "--dry-run"),
+    ]
+}
+
+fn throttled() {
+    let rate = 50.0;
+    let emu = Emulator::start(1000, 3, &["--rate-limit", "50", "--latency-ms", "20"]);
+    let home = Home::new(&emu);
+    let c = configs(&home);
+    println!("\n### profiles sync, 1,000 accounts x 3 roles, 50 requests/s, 20 ms latency\n");
+    println!("| config | flags | wall | floor | over the floor | peak RSS | load (1/5/15 min) |");
+    println!("|---|---|---|---|---|---|---|");
+    for (what, text, flag) in cases(&c) {
+        home.write_config(text);
+        // Let the token bucket refill, as it would between two commands.
+        std::thread::sleep(Duration::from_secs(2));
+        let before = emu.listing_calls();
+        let (took, rss) = home.sync(flag);
+        let floor = (emu.listing_calls() - before) as f64 / rate;
         println!(
-            "run {run}: {took:.2} s for {ok_calls} calls ({} throttled, {} transient, peak {} in flight); floor {floor:.2} s; {:+.1}% over the floor",
-            report.throttled,
-            report.transient,
-            report.peak_in_flight,
-            (took / floor - 1.0) * 100.0
+            "| {what} | `{flag}` | {:.2} s | {floor:.2} s | {:+.1}% | {rss:.1} MiB | {} |",
+            took.as_secs_f64(),
+            (took.as_secs_f64() / floor - 1.0) * 100.0,
+            load()
         );
+    }
+}
+
+fn linear() {
+    println!("\n### profiles sync without throttling: 3,000 and 12,000 profiles\n");
+    println!("| profiles | config | flags | wall (best of 3) | per profile | peak RSS | load |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut per_profile = Vec::new();
+    for accounts in [1000usize, 4000] {
+        let emu = Emulator::start(accounts, 3, &[]);
+        let home = Home::new(&emu);
+        let c = configs(&home);
+        let profiles = accounts * 3;
+        let mut costs = Vec::new();
+        for (what, text, flag) in cases(&c) {
+            let what = what.replace("3,000", &format!("{profiles}"));
+            let mut best = Duration::MAX;
+            let mut peak: f64 = 0.0;
+            for _ in 0..3 {
+                home.write_config(text);
+                let (took, rss) = home.sync(flag);
+                best = best.min(took);
+                peak = peak.max(rss);
+            }
+            let each = best.as_secs_f64() * 1e6 / profiles as f64;
+            costs.push(each);
+            println!(
+                "| {profiles} | {what} | `{flag}` | {:.2} s | {each:.0} µs | {peak:.1} MiB | {} |",
+                best.as_secs_f64(),
+                load()
+            );
+        }
+        per_profile.push(costs);
+    }
+    println!("\n| case | 12,000 / 3,000 per profile |\n|---|---|");
+    let names = [
+        "empty --yes",
+        "empty --dry-run",
+        "unchanged --yes",
+        "unchanged --dry-run",
+        "changed --yes",
+        "changed --dry-run",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        println!("| {name} | {:.2}x |", per_profile[1][i] / per_profile[0][i]);
+    }
+}
+
+fn main() {
+    let which: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let all = which.is_empty();
+    println!("keyless profiles sync, end to end (sign-in excluded); load at start {}", load());
+    if all || which.iter().any(|w| w == "linear") {
+        linear();
+    }
+    if all || which.iter().any(|w| w == "throttled") {
+        throttled();
     }
 }

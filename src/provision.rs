@@ -9,7 +9,7 @@
 //! names it); a keyless profile of the same name is refreshed in place; pruning removes only
 //! keyless profiles of the same session whose account and role the user no longer has.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use crate::aws_config::Document;
@@ -238,23 +238,46 @@ pub fn apply(
         &session.scopes,
     )?;
     let mut changes = Changes::default();
-    let existing: HashSet<String> =
-        profiles::config_profiles(doc).into_iter().map(|p| p.name).collect();
+    // One pass over the file for what each wanted profile needs to know (a sync writes
+    // thousands): whether it exists, and whether the user added `--login-if-needed` to its
+    // line by hand, which survives the rewrite. `[profile default]` wins over `[default]`.
+    let mut existing: HashMap<String, (bool, bool)> = HashMap::new();
+    for p in profiles::config_profiles(doc) {
+        let preferred = p.header != crate::aws_config::Header::Default;
+        let login = p.managed().is_some_and(|c| c.login_if_needed);
+        match existing.get(&p.name) {
+            Some(&(_, true)) if !preferred => {}
+            _ => {
+                existing.insert(p.name, (login, preferred));
+            }
+        }
+    }
+    let mut commands = Vec::with_capacity(wanted.len());
     for w in wanted {
-        let existed = existing.contains(&w.name);
-        // A `--login-if-needed` the user added to the line by hand survives the rewrite.
-        let login_if_needed = profiles::config_profile(doc, &w.name)
-            .and_then(|p| p.managed())
-            .is_some_and(|c| c.login_if_needed);
         let process = CredentialProcess {
             binary: binary.to_path_buf(),
             session: session.name.clone(),
             account: w.account_id.clone(),
             role: w.role.clone(),
-            login_if_needed,
+            login_if_needed: existing.get(&w.name).is_some_and(|e| e.0),
         };
-        let changed = profiles::set_managed_profile(doc, &w.name, &process, w.region.as_deref())?;
-        match (existed, changed) {
+        profiles::check_profile_name(&w.name)?;
+        commands.push(process.command()?);
+    }
+    let items: Vec<_> = wanted
+        .iter()
+        .zip(&commands)
+        .map(|(w, command)| {
+            (
+                profiles::config_header(&w.name),
+                profiles::managed_entries(command, w.region.as_deref()),
+            )
+        })
+        .collect();
+    let changed = doc.upsert_sections(&items, profiles::CONFLICTING_KEYS)?;
+    drop(items);
+    for (w, changed) in wanted.iter().zip(changed) {
+        match (existing.contains_key(&w.name), changed) {
             (false, _) => changes.added.push(w.name.clone()),
             (true, true) => changes.updated.push(w.name.clone()),
             (true, false) => changes.unchanged.push(w.name.clone()),

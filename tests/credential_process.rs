@@ -600,3 +600,32 @@ fn without_home_or_a_runtime_dir_locks_go_to_the_users_cache_not_tmp() {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&dir).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o700);
 }
+
+#[test]
+fn with_the_secret_service_role_credentials_are_cached_in_the_kernel_keyring() {
+    use keyless::store::Store;
+    let emu = Emulator::start(&["--auto-approve"]);
+    let daemon = support::keyring::SecretServiceDaemon::start();
+    let mut user = User::new(&emu);
+    user.use_secret_service(&daemon);
+    user.login();
+    let first = user.run(&CP);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let a = assert_process_json(&first.stdout);
+    // The role credentials are in this user's kernel keyring; the token is not.
+    let kernel = keyless::store::keyutils::KeyutilsStore::open(&user.namespace).unwrap();
+    assert!(kernel.get("role:acme:111111111111:Developer").unwrap().is_some());
+    assert!(kernel.get("token:acme").unwrap().is_none(), "the token stays in the Secret Service");
+    // A warm call needs no Secret Service at all: it is served with the daemon gone...
+    drop(daemon);
+    let warm = user.run(&CP);
+    assert_eq!(warm.status.code(), Some(0), "{}", text(&warm.stderr));
+    assert_eq!(assert_process_json(&warm.stdout)["AccessKeyId"], a["AccessKeyId"]);
+    // ...while anything that needs the token does.
+    let cold = user.credential_process("222222222222", "ReadOnly");
+    assert_eq!(cold.status.code(), Some(1));
+    assert!(cold.stdout.is_empty());
+    assert!(text(&cold.stderr).contains("secret-service"), "{}", text(&cold.stderr));
+    user.assert_no_secret_leaked(&emu, &[]);
+    kernel.delete("role:acme:111111111111:Developer").unwrap();
+}

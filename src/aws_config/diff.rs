@@ -1,8 +1,9 @@
 //! A small unified line diff, to show what an edit will change before it is written.
 //!
-//! Myers' algorithm on the lines between the common prefix and suffix. Past a bound on the
-//! number of edits (a file rewritten wholesale) the middle is shown as removed then added,
-//! which is still a correct diff, only a longer one.
+//! Myers' algorithm on the lines between the common prefix and suffix; in a long middle,
+//! lines that occur once on each side anchor it first (patience diff) and Myers runs between
+//! them. Past a bound on the number of edits (a file rewritten wholesale) a stretch is shown
+//! as removed then added, which is still a correct diff, only a longer one.
 
 use std::fmt::Write;
 
@@ -13,8 +14,9 @@ enum Op {
     Insert(usize),
 }
 
-/// More edits than this and the middle is shown as one replacement (keeps memory bounded).
-const MAX_EDITS: usize = 4000;
+/// More edits than this and the middle is shown as one replacement: Myers keeps a trace that
+/// grows with the square of the edits, so this bounds its memory (about 8 MiB).
+const MAX_EDITS: usize = 1000;
 
 /// A unified diff of `old` and `new` with `context` lines around each change, headed by
 /// `--- old_label` / `+++ new_label`. Empty when the texts are equal. Lines are compared with
@@ -88,22 +90,90 @@ fn write_hunk(
 }
 
 fn diff_ops(a: &[&str], b: &[&str]) -> Vec<Op> {
+    let mut ops = Vec::with_capacity(a.len().max(b.len()));
+    diff_into(a, b, 0, 0, &mut ops);
+    ops
+}
+
+/// Above this many lines in the middle, lines found once on each side anchor the diff first
+/// (patience diff) and Myers only runs on the gaps between them: a sync that changes a line
+/// in each of thousands of profiles stays linear in time and memory.
+const ANCHOR_ABOVE: usize = 512;
+
+/// The ops for `a` against `b`, whose first lines are `ao` and `bo` in the whole texts.
+fn diff_into(a: &[&str], b: &[&str], ao: usize, bo: usize, ops: &mut Vec<Op>) {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let suffix =
         a[prefix..].iter().rev().zip(b[prefix..].iter().rev()).take_while(|(x, y)| x == y).count();
     let (ma, mb) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-    let mut ops: Vec<Op> = (0..prefix).map(|i| Op::Equal(i, i)).collect();
-    let middle = myers(ma, mb).unwrap_or_else(|| {
-        (0..ma.len()).map(Op::Delete).chain((0..mb.len()).map(Op::Insert)).collect()
-    });
-    ops.extend(middle.into_iter().map(|op| match op {
-        Op::Equal(x, y) => Op::Equal(x + prefix, y + prefix),
-        Op::Delete(x) => Op::Delete(x + prefix),
-        Op::Insert(y) => Op::Insert(y + prefix),
-    }));
-    let (sa, sb) = (a.len() - suffix, b.len() - suffix);
+    ops.extend((0..prefix).map(|i| Op::Equal(ao + i, bo + i)));
+    let (mao, mbo) = (ao + prefix, bo + prefix);
+    let anchors =
+        if ma.len() + mb.len() > ANCHOR_ABOVE { unique_anchors(ma, mb) } else { Vec::new() };
+    if !anchors.is_empty() {
+        let (mut x, mut y) = (0, 0);
+        for (ax, ay) in anchors {
+            diff_into(&ma[x..ax], &mb[y..ay], mao + x, mbo + y, ops);
+            ops.push(Op::Equal(mao + ax, mbo + ay));
+            (x, y) = (ax + 1, ay + 1);
+        }
+        diff_into(&ma[x..], &mb[y..], mao + x, mbo + y, ops);
+    } else if ma.is_empty() || mb.is_empty() {
+        ops.extend((0..ma.len()).map(|i| Op::Delete(mao + i)));
+        ops.extend((0..mb.len()).map(|i| Op::Insert(mbo + i)));
+    } else {
+        let middle = myers(ma, mb).unwrap_or_else(|| {
+            (0..ma.len()).map(Op::Delete).chain((0..mb.len()).map(Op::Insert)).collect()
+        });
+        ops.extend(middle.into_iter().map(|op| match op {
+            Op::Equal(x, y) => Op::Equal(x + mao, y + mbo),
+            Op::Delete(x) => Op::Delete(x + mao),
+            Op::Insert(y) => Op::Insert(y + mbo),
+        }));
+    }
+    let (sa, sb) = (ao + a.len() - suffix, bo + b.len() - suffix);
     ops.extend((0..suffix).map(|i| Op::Equal(sa + i, sb + i)));
-    ops
+}
+
+/// Lines that occur exactly once in `a` and once in `b`, as (index in a, index in b) pairs
+/// in increasing order on both sides: the longest such chain (patience sorting).
+fn unique_anchors(a: &[&str], b: &[&str]) -> Vec<(usize, usize)> {
+    use std::collections::HashMap;
+    // line -> (count in a, index in a, count in b, index in b)
+    let mut seen: HashMap<&str, (u32, usize, u32, usize)> = HashMap::with_capacity(a.len());
+    for (i, l) in a.iter().enumerate() {
+        let e = seen.entry(l).or_insert((0, i, 0, 0));
+        e.0 += 1;
+    }
+    for (j, l) in b.iter().enumerate() {
+        if let Some(e) = seen.get_mut(l) {
+            e.2 += 1;
+            e.3 = j;
+        }
+    }
+    let mut pairs: Vec<(usize, usize)> =
+        seen.into_values().filter(|e| e.0 == 1 && e.2 == 1).map(|e| (e.1, e.3)).collect();
+    pairs.sort_unstable();
+    // Longest increasing subsequence of the b indices.
+    let mut tails: Vec<usize> = Vec::new(); // index into pairs of the smallest tail per length
+    let mut prev: Vec<Option<usize>> = vec![None; pairs.len()];
+    for (i, &(_, y)) in pairs.iter().enumerate() {
+        let len = tails.partition_point(|&t| pairs[t].1 < y);
+        prev[i] = len.checked_sub(1).map(|l| tails[l]);
+        if len == tails.len() {
+            tails.push(i);
+        } else {
+            tails[len] = i;
+        }
+    }
+    let mut chain = Vec::with_capacity(tails.len());
+    let mut at = tails.last().copied();
+    while let Some(i) = at {
+        chain.push(pairs[i]);
+        at = prev[i];
+    }
+    chain.reverse();
+    chain
 }
 
 /// The shortest edit script, or `None` past [`MAX_EDITS`].
@@ -207,6 +277,33 @@ mod tests {
             .iter()
             .filter_map(|o| match *o {
                 Op::Equal(x, _) => Some(a[x]),
+                Op::Insert(y) => Some(b[y]),
+                Op::Delete(_) => None,
+            })
+            .collect();
+        assert_eq!(replay, b);
+    }
+
+    #[test]
+    fn thousands_of_scattered_changes_stay_small_and_replay() {
+        let old: String = (0..5000)
+            .map(|i| {
+                format!("[profile p{i}]\ncredential_process = /old/keyless {i}\nregion = r\n\n")
+            })
+            .collect();
+        let new = old.replace("/old/", "/new/");
+        let a: Vec<&str> = old.split_inclusive('\n').collect();
+        let b: Vec<&str> = new.split_inclusive('\n').collect();
+        let ops = diff_ops(&a, &b);
+        let edits = ops.iter().filter(|o| !matches!(o, Op::Equal(..))).count();
+        assert_eq!(edits, 2 * 5000, "one line out and one in per profile");
+        let replay: Vec<&str> = ops
+            .iter()
+            .filter_map(|o| match *o {
+                Op::Equal(x, y) => {
+                    assert_eq!(a[x], b[y]);
+                    Some(a[x])
+                }
                 Op::Insert(y) => Some(b[y]),
                 Op::Delete(_) => None,
             })

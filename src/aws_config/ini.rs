@@ -32,6 +32,7 @@
 //! and [`Property::inline_comment`] says whether the two differ. When keyless replaces a value
 //! it writes the line without the inline comment, so both SDKs read the same value.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crate::error::Error;
@@ -154,6 +155,13 @@ impl Line {
     fn is_content(&self) -> bool {
         matches!(self.kind, Kind::Property { .. } | Kind::Continuation | Kind::Other)
     }
+}
+
+/// Where an edit takes the file's line ending and ` = ` style from: the document itself, or
+/// (for one section edited on its own) the whole file it came from.
+enum FileStyle {
+    Own,
+    Of { eol: &'static str, separator: Option<String> },
 }
 
 /// A parsed config or credentials file that reproduces its input byte for byte.
@@ -497,22 +505,41 @@ impl Document {
             .collect()
     }
 
-    /// The ` = ` between key and value that this section (else this file) uses.
-    fn separator_style(&self, spans: &[(usize, usize)]) -> String {
-        let sep_of = |i: usize| match &self.lines[i].kind {
+    /// The ` = ` between key and value on line `i`, if it is a property with a value.
+    fn separator_at(&self, i: usize) -> Option<String> {
+        match &self.lines[i].kind {
             Kind::Property { key_end, value_start, .. }
                 if *value_start < self.lines[i].text.len() =>
             {
                 Some(self.lines[i].text[*key_end..*value_start].to_string())
             }
             _ => None,
-        };
+        }
+    }
+
+    /// The ` = ` this file's first property uses.
+    fn file_separator(&self) -> Option<String> {
+        (0..self.lines.len()).find_map(|i| self.separator_at(i))
+    }
+
+    /// The ` = ` between key and value that this section (else this file) uses.
+    fn separator_style(&self, spans: &[(usize, usize)], file: &FileStyle) -> String {
         spans
             .iter()
             .flat_map(|&(h, end)| h + 1..end)
-            .find_map(sep_of)
-            .or_else(|| (0..self.lines.len()).find_map(sep_of))
+            .find_map(|i| self.separator_at(i))
+            .or_else(|| match file {
+                FileStyle::Own => self.file_separator(),
+                FileStyle::Of { separator, .. } => separator.clone(),
+            })
             .unwrap_or_else(|| " = ".to_string())
+    }
+
+    fn dominant_eol(&self, file: &FileStyle) -> &'static str {
+        match file {
+            FileStyle::Own => self.line_ending().as_str(),
+            FileStyle::Of { eol, .. } => eol,
+        }
     }
 
     fn remove_ranges(&mut self, mut ranges: Vec<(usize, usize)>) {
@@ -541,10 +568,101 @@ impl Document {
         for (key, value) in entries {
             validate_entry(header, key, value)?;
         }
+        Ok(self.upsert_valid(header, entries, &FileStyle::Own))
+    }
+
+    /// Many [`Document::upsert_section`] calls, each followed by
+    /// [`Document::remove_keys`] of `remove`, in one pass over the file: the same result as
+    /// making the calls one by one, in linear rather than quadratic time (a sync writes
+    /// thousands of profiles). Checks every entry before changing anything. Returns, per
+    /// item, whether it changed anything.
+    pub fn upsert_sections(
+        &mut self,
+        items: &[(Header, Vec<(&str, &str)>)],
+        remove: &[&str],
+    ) -> anyhow::Result<Vec<bool>> {
+        for (header, entries) in items {
+            validate_header(header)?;
+            for (key, value) in entries {
+                validate_entry(header, key, value)?;
+            }
+        }
+        let mut occurrences: HashMap<&Header, Vec<(usize, usize)>> = HashMap::new();
+        let spans = self.spans();
+        for &(h, end) in &spans {
+            occurrences.entry(self.header_at(h)).or_default().push((h, end));
+        }
+        let file =
+            FileStyle::Of { eol: self.line_ending().as_str(), separator: self.file_separator() };
+        let mut seen: HashSet<&Header> = HashSet::new();
+        let mut changed = vec![false; items.len()];
+        // (start, end, new lines) for sections written once; new sections; everything else
+        // (a section written twice, a header named twice) the slow way afterwards.
+        let mut replaced: Vec<(usize, usize, Vec<Line>)> = Vec::new();
+        let mut appended: Vec<usize> = Vec::new();
+        let mut slow: Vec<usize> = Vec::new();
+        for (i, (header, entries)) in items.iter().enumerate() {
+            if !seen.insert(header) {
+                slow.push(i);
+                continue;
+            }
+            match occurrences.get(header).map(Vec::as_slice) {
+                None => appended.push(i),
+                Some(&[(h, end)]) => {
+                    let mut one = Document { bom: false, lines: self.lines[h..end].to_vec() };
+                    changed[i] = one.upsert_valid(header, entries, &file);
+                    changed[i] |= one.remove_keys(header, remove);
+                    if changed[i] {
+                        replaced.push((h, end, one.lines));
+                    }
+                }
+                Some(_) => slow.push(i),
+            }
+        }
+        drop(occurrences);
+        drop(seen);
+        if !replaced.is_empty() {
+            replaced.sort_unstable_by_key(|r| r.0);
+            let old = std::mem::take(&mut self.lines);
+            let mut lines = Vec::with_capacity(old.len() + replaced.len());
+            let mut old = old.into_iter().enumerate().peekable();
+            for (start, end, new) in replaced {
+                while old.peek().is_some_and(|(j, _)| *j < start) {
+                    lines.push(old.next().expect("peeked").1);
+                }
+                while old.peek().is_some_and(|(j, _)| *j < end) {
+                    old.next();
+                }
+                lines.extend(new);
+            }
+            lines.extend(old.map(|(_, l)| l));
+            self.lines = lines;
+        }
+        let eol = self.line_ending().as_str();
+        for i in appended {
+            let (header, entries) = &items[i];
+            self.append_section_with(header, entries, eol);
+            changed[i] = true;
+        }
+        for i in slow {
+            let (header, entries) = &items[i];
+            changed[i] = self.upsert_valid(header, entries, &FileStyle::Own);
+            changed[i] |= self.remove_keys(header, remove);
+        }
+        Ok(changed)
+    }
+
+    fn upsert_valid(
+        &mut self,
+        header: &Header,
+        entries: &[(&str, &str)],
+        file: &FileStyle,
+    ) -> bool {
         let spans = self.spans_of(header);
         if spans.is_empty() {
-            self.append_section(header, entries);
-            return Ok(true);
+            let eol = self.dominant_eol(file);
+            self.append_section_with(header, entries, eol);
+            return true;
         }
         let mut changed = false;
         let (first_header, _) = spans[0];
@@ -593,9 +711,9 @@ impl Document {
         if !missing.is_empty() {
             changed = true;
             let spans = self.spans_of(header);
-            let sep = self.separator_style(&spans);
+            let sep = self.separator_style(&spans, file);
             let (_, at) = *spans.last().expect("the section still exists");
-            let dominant = self.line_ending().as_str();
+            let dominant = self.dominant_eol(file);
             let prev = &mut self.lines[at - 1];
             if prev.eol.is_empty() {
                 prev.eol = dominant;
@@ -611,11 +729,15 @@ impl Document {
                 .collect();
             self.lines.splice(at..at, new_lines);
         }
-        Ok(changed)
+        changed
     }
 
-    fn append_section(&mut self, header: &Header, entries: &[(&str, &str)]) {
-        let eol = self.line_ending().as_str();
+    fn append_section_with(
+        &mut self,
+        header: &Header,
+        entries: &[(&str, &str)],
+        eol: &'static str,
+    ) {
         if let Some(last) = self.lines.last_mut() {
             if last.eol.is_empty() {
                 last.eol = eol;
@@ -901,6 +1023,39 @@ mod tests {
             assert_eq!(crate::error::exit_code(&err), 1, "{err}");
         }
         assert!(doc.is_empty());
+    }
+
+    #[test]
+    fn upsert_sections_matches_one_call_at_a_time() {
+        let inputs = [
+            "",
+            "[profile a]\nregion = x\nsso_session = s\n\n# about b\n[profile b]\ncredential_process=old\n",
+            "[profile a]\r\nregion=x\r\n[profile a]\r\nregion = y\r\n[default]\r\noutput = json",
+            "[profile c]\ns3 =\n  max = 1\n[profile b]\n[services x]\nk = v\n",
+        ];
+        let items: Vec<(Header, Vec<(&str, &str)>)> = vec![
+            (profile("a"), vec![("credential_process", "/k cp"), ("region", "r1")]),
+            (profile("b"), vec![("credential_process", "/k cp b")]),
+            (profile("new"), vec![("credential_process", "/k n"), ("region", "r2")]),
+            (Header::Default, vec![("credential_process", "/k d")]),
+            (profile("c"), vec![("s3", "plain")]),
+            (profile("b"), vec![("region", "r3")]),
+        ];
+        let remove = ["sso_session", "output"];
+        for input in inputs {
+            let mut one_by_one = Document::parse(input);
+            let mut want = Vec::new();
+            for (h, e) in &items {
+                let mut changed = one_by_one.upsert_section(h, e).unwrap();
+                changed |= one_by_one.remove_keys(h, &remove);
+                want.push(changed);
+            }
+            let mut batch = Document::parse(input);
+            let got = batch.upsert_sections(&items, &remove).unwrap();
+            assert_eq!(batch.to_string(), one_by_one.to_string(), "for {input:?}");
+            assert_eq!(got, want, "for {input:?}");
+            assert_consistent(&batch);
+        }
     }
 
     #[test]

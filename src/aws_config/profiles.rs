@@ -52,16 +52,22 @@ pub fn credentials_header(name: &str) -> Header {
 
 fn collect<'a>(doc: &'a Document, name_of: impl Fn(&Header) -> Option<&str>) -> Vec<Profile<'a>> {
     let mut out: Vec<Profile<'a>> = Vec::new();
+    // Where each header already is in `out`: one lookup per section keeps a file with
+    // thousands of profiles linear.
+    let mut index: std::collections::HashMap<Header, usize> = std::collections::HashMap::new();
     for section in doc.sections() {
         let Some(name) = name_of(&section.header).map(str::to_string) else { continue };
-        match out.iter_mut().find(|p| p.name == name && p.header == section.header) {
-            Some(p) => p.properties.extend(section.properties),
-            None => out.push(Profile {
-                name,
-                header: section.header,
-                line_number: section.line_number,
-                properties: section.properties,
-            }),
+        match index.get(&section.header) {
+            Some(&i) => out[i].properties.extend(section.properties),
+            None => {
+                index.insert(section.header.clone(), out.len());
+                out.push(Profile {
+                    name,
+                    header: section.header,
+                    line_number: section.line_number,
+                    properties: section.properties,
+                });
+            }
         }
     }
     out
@@ -381,18 +387,10 @@ fn set_managed(
     region: Option<&str>,
     keep_keys: bool,
 ) -> anyhow::Result<bool> {
-    if !is_valid_identifier(name) {
-        return Err(Error::user(format!("`{name}` is not a valid profile name"))
-            .hint("use only letters, digits and _ - / . % @ : +")
-            .into());
-    }
+    check_profile_name(name)?;
     let command = process.command()?;
-    let mut entries = vec![("credential_process", command.as_str())];
-    if let Some(region) = region {
-        entries.push(("region", region));
-    }
     let header = config_header(name);
-    let mut changed = doc.upsert_section(&header, &entries)?;
+    let mut changed = doc.upsert_section(&header, &managed_entries(&command, region))?;
     let drop: Vec<&str> = CONFLICTING_KEYS
         .iter()
         .copied()
@@ -400,6 +398,25 @@ fn set_managed(
         .collect();
     changed |= doc.remove_keys(&header, &drop);
     Ok(changed)
+}
+
+/// An error unless keyless can write a profile called `name`.
+pub fn check_profile_name(name: &str) -> anyhow::Result<()> {
+    if is_valid_identifier(name) {
+        return Ok(());
+    }
+    Err(Error::user(format!("`{name}` is not a valid profile name"))
+        .hint("use only letters, digits and _ - / . % @ : +")
+        .into())
+}
+
+/// The keys keyless sets in a profile it manages: `credential_process` and, if given, `region`.
+pub fn managed_entries<'a>(command: &'a str, region: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    let mut entries = vec![("credential_process", command)];
+    if let Some(region) = region {
+        entries.push(("region", region));
+    }
+    entries
 }
 
 /// Writes (or refreshes) `[sso-session NAME]`. `scopes` is written as

@@ -19,6 +19,8 @@ pub mod keyutils;
 pub mod native;
 #[cfg(target_os = "linux")]
 pub mod secret_service;
+#[cfg(target_os = "linux")]
+pub mod split;
 
 /// Why a store operation failed. `NotFound` is not an error: `get` returns `Ok(None)`.
 #[derive(Debug, thiserror::Error)]
@@ -151,8 +153,9 @@ pub fn open_named(name: &str) -> anyhow::Result<Box<dyn Store>> {
         #[cfg(target_os = "linux")]
         "keyutils" => Ok(Box::new(keyutils::KeyutilsStore::open(&ns).map_err(Error::from)?)),
         #[cfg(target_os = "linux")]
+        // Tokens in the Secret Service, cached role credentials in the kernel keyring.
         "secret-service" => {
-            Ok(Box::new(secret_service::SecretServiceStore::open(&ns).map_err(Error::from)?))
+            Ok(Box::new(split::SecretServiceWithKernelCache::open(&ns).map_err(Error::from)?))
         }
         #[cfg(target_os = "macos")]
         "keychain" => Ok(Box::new(indexed::Indexed::new(

@@ -47,18 +47,24 @@ fn in_session_collection(item: &dbus_secret_service::Item<'_>) -> bool {
 impl SecretServiceStore {
     /// Connects to the session bus and checks that a default collection exists.
     pub fn open(namespace: &str) -> Result<Self, StoreError> {
-        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-            return Err(StoreError::Unavailable {
-                store: NAME,
-                reason: "there is no D-Bus session (DBUS_SESSION_BUS_ADDRESS is not set)".into(),
-            });
-        }
+        Self::check_session()?;
         // A plain session: the session bus only carries this user's traffic, and any process
         // that could read it could as well ask the Secret Service itself. The Diffie-Hellman
         // exchange of an encrypted session cost 5.6 ms per call, more than everything else
         // credential-process does with cached credentials.
         let service = SecretService::connect(EncryptionType::Plain).map_err(platform)?;
         Ok(SecretServiceStore { service, namespace: namespace.to_string() })
+    }
+
+    /// An error unless there is a D-Bus session to find a Secret Service on.
+    pub fn check_session() -> Result<(), StoreError> {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            return Err(StoreError::Unavailable {
+                store: NAME,
+                reason: "there is no D-Bus session (DBUS_SESSION_BUS_ADDRESS is not set)".into(),
+            });
+        }
+        Ok(())
     }
 
     /// The collection entries go to: the one behind the `default` alias, and no other; an
