@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use aws_credential_types::Credentials;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 
 use crate::aws_config::edit::{Backup, ConfigEdit};
 use crate::aws_config::profiles::{self, CredentialProcess, KeyFile, StaticKeys};
@@ -153,15 +153,21 @@ pub async fn deactivate(key: &StaticKeys, iam_region: &str) -> anyhow::Result<De
         .build();
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build::<_, Full<bytes::Bytes>>(https);
-    let resp = tokio::time::timeout(std::time::Duration::from_secs(20), client.request(req))
-        .await
-        .map_err(|_| Error::user(format!("IAM at {endpoint} did not answer within 20 s")))?
-        .map_err(|e| {
+    // The whole exchange, body included, is bounded in time and in size.
+    let exchange = async {
+        let resp = client.request(req).await.map_err(|e| {
             Error::user(format!("could not reach IAM at {endpoint}: {e}"))
                 .hint("check your network connection (and AWS_ENDPOINT_URL_IAM if you set it)")
         })?;
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await?.to_bytes();
+        let status = resp.status().as_u16();
+        let bytes = crate::net::read_limited(resp.into_body(), crate::net::MAX_BODY)
+            .await
+            .map_err(|e| Error::user(format!("IAM at {endpoint} answered badly: {e}")))?;
+        anyhow::Ok((status, bytes))
+    };
+    let (status, bytes) = tokio::time::timeout(std::time::Duration::from_secs(20), exchange)
+        .await
+        .map_err(|_| Error::user(format!("IAM at {endpoint} did not answer within 20 s")))??;
     let text = String::from_utf8_lossy(&bytes);
     if status == 200 {
         return Ok(Deactivation::Done);

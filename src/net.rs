@@ -12,8 +12,23 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full, Limited};
 use hyper_util::rt::TokioIo;
 
-/// Larger answers are refused: both endpoints answer with a few hundred bytes.
-const MAX_BODY: usize = 256 * 1024;
+/// Larger answers are refused: the endpoints read here (federation, the clock check, IAM
+/// UpdateAccessKey) answer with a few hundred bytes.
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// Reads a whole response body, refusing one larger than `limit` bytes (a misbehaving or
+/// hostile endpoint cannot make keyless buffer without bound).
+pub async fn read_limited<B>(body: B, limit: usize) -> anyhow::Result<Bytes>
+where
+    B: hyper::body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    Ok(Limited::new(body, limit)
+        .collect()
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the response: {e}"))?
+        .to_bytes())
+}
 
 /// A response, fully read.
 #[derive(Debug)]
@@ -63,12 +78,7 @@ pub async fn request(
             response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
         };
         let (date, location) = (header(hyper::header::DATE), header(hyper::header::LOCATION));
-        let body = Limited::new(response.into_body(), MAX_BODY)
-            .collect()
-            .await
-            .map_err(|e| anyhow::anyhow!("reading the response: {e}"))?
-            .to_bytes()
-            .to_vec();
+        let body = read_limited(response.into_body(), MAX_BODY).await?.to_vec();
         anyhow::Ok(Response { status, date, location, body })
     };
     match tokio::time::timeout(timeout, fetch).await {
@@ -146,6 +156,17 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_body_over_the_limit_is_refused() {
+        crate::util::block_on(async {
+            let big = Full::new(Bytes::from(vec![b'x'; MAX_BODY + 1]));
+            let err = super::read_limited(big, MAX_BODY).await.unwrap_err();
+            assert!(err.to_string().contains("length limit exceeded"), "{err}");
+            let small = Full::new(Bytes::from_static(b"<ok/>"));
+            assert_eq!(&super::read_limited(small, MAX_BODY).await.unwrap()[..], b"<ok/>");
+        });
+    }
+
     use super::*;
 
     #[test]

@@ -93,16 +93,46 @@ pub fn render_name(
     })
 }
 
-/// A profile for every account and role the user has. The team file, when given, supplies
-/// the template, account names, environments and regions; its environments do not limit
-/// what is listed. Two assignments that would get the same name are told apart by appending
-/// the account ID to the later one.
+/// A role keyless cannot write a profile for, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub account_id: String,
+    pub role: String,
+    pub reason: String,
+}
+
+/// A profile for every account and role the user has (see [`every_role_or_skip`]); a role
+/// that cannot be written is an error.
 pub fn every_role(
     have: &[Assignment],
     template: &str,
     team: Option<&TeamFile>,
     region: Option<&str>,
 ) -> anyhow::Result<Vec<Wanted>> {
+    let (wanted, skipped) = every_role_or_skip(have, template, team, region)?;
+    match skipped.into_iter().next() {
+        Some(s) => Err(Error::user(format!(
+            "cannot write a profile for role `{}` in account {}: {}",
+            s.role, s.account_id, s.reason
+        ))
+        .into()),
+        None => Ok(wanted),
+    }
+}
+
+/// A profile for every account and role the user has. The team file, when given, supplies
+/// the template, account names, environments and regions; its environments do not limit
+/// what is listed. Two assignments that would get the same name are told apart by appending
+/// the account ID to the later one. A role whose name cannot go into a profile name or a
+/// `credential_process` line (names come from the service) is returned as [`Skipped`], so
+/// one odd role does not stop the others.
+pub fn every_role_or_skip(
+    have: &[Assignment],
+    template: &str,
+    team: Option<&TeamFile>,
+    region: Option<&str>,
+) -> anyhow::Result<(Vec<Wanted>, Vec<Skipped>)> {
+    let mut skipped: Vec<Skipped> = Vec::new();
     let mut out: Vec<Wanted> = Vec::new();
     let mut taken: BTreeSet<String> = BTreeSet::new();
     for a in have {
@@ -116,7 +146,21 @@ pub fn every_role(
             .or_else(|| region.map(str::to_string));
         for role in &a.roles {
             let env_name = env.map(|e| e.name.as_str());
-            let mut name = render_name(template, env_name, &a.account_id, &account_name, role)?;
+            let rendered = profiles::check_role_name(role)
+                .and_then(|()| render_name(template, env_name, &a.account_id, &account_name, role));
+            let mut name = match rendered {
+                Ok(n) => n,
+                Err(e) => {
+                    let reason =
+                        crate::error::find(&e).map_or_else(|| e.to_string(), |k| k.message.clone());
+                    skipped.push(Skipped {
+                        account_id: a.account_id.clone(),
+                        role: role.clone(),
+                        reason,
+                    });
+                    continue;
+                }
+            };
             if taken.contains(&name) {
                 name = format!("{name}-{}", a.account_id);
             }
@@ -137,7 +181,7 @@ pub fn every_role(
             });
         }
     }
-    Ok(out)
+    Ok((out, skipped))
 }
 
 /// A profile name that keyless will not take over.

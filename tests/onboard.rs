@@ -404,6 +404,51 @@ fn sync_writes_every_role_of_200_accounts_under_throttling_and_prunes_only_its_o
 }
 
 #[test]
+fn sync_skips_a_role_it_cannot_write_finishes_the_rest_and_fails() {
+    // Role names come from the service: one that no profile can carry, and one that starts
+    // with `-` (IAM allows it) and would read as a flag.
+    let org_dir = TempDir::new("odd-roles");
+    let org = org_dir.path().join("org.toml");
+    std::fs::write(
+        &org,
+        "[[accounts]]\nid = \"111111111111\"\nname = \"acme\"\nemail = \"a@acme.example\"\nroles = [\"Developer\", \"Bad;Role\", \"-Ops\"]\n[[users]]\nname = \"alice\"\n",
+    )
+    .unwrap();
+    let emu = Emulator::start(&["--org", org.to_str().unwrap(), "--auto-approve"]);
+    let m = Machine::new(&emu);
+    ok(&m.keyless(&[
+        "login",
+        "--session",
+        "acme",
+        "--start-url",
+        START_URL,
+        "--region",
+        "us-east-1",
+        "--device-code",
+        "--no-browser",
+    ]));
+    let out = m.keyless(&["profiles", "sync", "--yes"]);
+    let err = fails(&out, 1);
+    assert!(err.contains("skipped role `Bad;Role` in account 111111111111"), "{err}");
+    assert!(err.contains("2 added") && err.contains("1 role(s) skipped"), "{err}");
+    let config = m.config();
+    assert!(config.contains("[profile acme-Developer]"), "{config}");
+    assert!(!config.contains("Bad;Role"), "{config}");
+    assert!(config.contains("--role=-Ops\n"), "{config}");
+    // The AWS CLI runs both lines keyless wrote.
+    for (profile, role) in [("acme-Developer", "Developer"), ("acme--Ops", "-Ops")] {
+        let arn = m.aws_cli_arn(profile).unwrap();
+        assert!(
+            arn.starts_with(&format!(
+                "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_{role}_"
+            )),
+            "{profile}: {arn}"
+        );
+    }
+    m.assert_no_secret_leaked(&emu, &[&out]);
+}
+
+#[test]
 fn a_malformed_team_file_is_an_error_that_names_the_line_and_writes_nothing() {
     let emu = demo_emulator();
     let m = Machine::new(&emu);

@@ -189,11 +189,23 @@ pub fn credential_process_command(
         return Err(Error::user(format!("`{account}` is not a 12-digit AWS account ID")).into());
     }
     Ok(format!(
-        "{} credential-process --session {} --account {account} --role {}",
+        "{} credential-process {} --account {account} {}",
         quote(bin, "the path to keyless")?,
-        quote(session, "the session name")?,
-        quote(role, "the role name")?,
+        flag("--session", &quote(session, "the session name")?),
+        flag("--role", &quote(role, "the role name")?),
     ))
+}
+
+/// `--flag value`, or `--flag=value` for a value that starts with `-` (IAM allows role names
+/// like `-Ops`), which would otherwise read as a flag of its own.
+fn flag(name: &str, value: &str) -> String {
+    if value.starts_with('-') { format!("{name}={value}") } else { format!("{name} {value}") }
+}
+
+/// Whether a role name can go into a `credential_process` line ([`credential_process_command`]
+/// refuses it otherwise, with the same error).
+pub fn check_role_name(role: &str) -> anyhow::Result<()> {
+    quote(role, "the role name").map(|_| ())
 }
 
 /// Splits a command line the way `shlex.split` and `sh` agree on: whitespace between words,
@@ -283,11 +295,13 @@ pub fn parse_process_args<'a>(mut args: impl Iterator<Item = &'a str>) -> Option
             login_if_needed = true;
             continue;
         }
+        // A value may start with `-` only in the `--flag=value` form, the form keyless writes
+        // for such values.
         let (flag, value) = match arg.split_once('=') {
             Some((f, v)) => (f, v),
-            None => (arg, args.next()?),
+            None => (arg, args.next().filter(|v| !v.starts_with('-'))?),
         };
-        if value.is_empty() || value.starts_with('-') {
+        if value.is_empty() {
             return None;
         }
         let slot = match flag {
@@ -535,6 +549,25 @@ mod tests {
             "\"/Users/Jane Doe/bin/keyless\" credential-process --session acme --account 111111111111 --role Developer"
         );
         assert_eq!(parse_credential_process(&spaced), Some(cp("/Users/Jane Doe/bin/keyless")));
+    }
+
+    #[test]
+    fn a_role_name_starting_with_a_dash_reads_back() {
+        let mut p = cp(BIN);
+        p.role = "-Ops".into();
+        let line = p.command().unwrap();
+        assert_eq!(
+            line,
+            "/home/me/.local/bin/keyless credential-process --session acme --account 111111111111 --role=-Ops"
+        );
+        assert_eq!(parse_credential_process(&line), Some(p));
+        // The separate form stays refused: `--role --account` is not a role named `--account`.
+        assert_eq!(
+            parse_credential_process(
+                "/usr/bin/keyless credential-process --session s --account 111111111111 --role -Ops"
+            ),
+            None
+        );
     }
 
     #[test]

@@ -111,6 +111,13 @@ fn quote_sh(v: &str) -> String {
     format!("'{}'", v.replace('\'', r"'\''"))
 }
 
+/// A fish single-quoted string: inside `'…'` fish reads `\'` as a quote and `\\` as one
+/// backslash, so both are escaped (a lone backslash before anything else is literal, but an
+/// unescaped one before a quote or another backslash would change the value).
+fn quote_fish(v: &str) -> String {
+    format!("'{}'", v.replace('\\', r"\\").replace('\'', r"\'"))
+}
+
 /// A `.env` value: bare when it has only characters every dotenv reader takes literally
 /// (credentials are base64: letters, digits, `+`, `/`, `=`), else in single quotes (taken
 /// literally, no `$` expansion), else in double quotes with backslashes, `"` and line breaks
@@ -153,7 +160,7 @@ fn render(vars: &[(&str, String)], format: Format) -> String {
                 out.push_str(&format!("set -e {k};\n"));
             }
             for (k, v) in vars {
-                out.push_str(&format!("set -gx {k} {};\n", quote_sh(v).replace(r"'\''", r"\'")));
+                out.push_str(&format!("set -gx {k} {};\n", quote_fish(v)));
             }
             out
         }
@@ -202,6 +209,14 @@ mod tests {
         assert!(render(&vars, Format::Powershell).ends_with("$Env:AWS_SESSION_TOKEN = 'a''b c'\n"));
         assert_eq!(render(&vars, Format::Json), "{\n  \"AWS_SESSION_TOKEN\": \"a'b c\"\n}");
         assert_eq!(render(&vars, Format::Dotenv), "AWS_SESSION_TOKEN=\"a'b c\"\n");
+    }
+
+    #[test]
+    fn fish_escapes_backslashes_and_quotes() {
+        // A value ending in a backslash would otherwise escape the closing quote.
+        assert_eq!(quote_fish(r"a\b\\c'd\"), r"'a\\b\\\\c\'d\\'");
+        let vars = vec![("AWS_SESSION_TOKEN", r"x\".to_string())];
+        assert!(render(&vars, Format::Fish).ends_with("set -gx AWS_SESSION_TOKEN 'x\\\\';\n"));
     }
 
     #[test]

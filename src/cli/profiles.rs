@@ -98,7 +98,19 @@ fn sync(args: SyncArgs) -> anyhow::Result<i32> {
         report.throttled
     ));
 
-    let wanted = provision::every_role(&have, &template, team.as_ref(), Some(&session.region))?;
+    let (wanted, skipped) =
+        provision::every_role_or_skip(&have, &template, team.as_ref(), Some(&session.region))?;
+    // One role that cannot be written does not stop the others: it is named, the rest is
+    // written, and the exit code says something was left out.
+    for s in &skipped {
+        ui::note(format!("skipped role `{}` in account {}: {}", s.role, s.account_id, s.reason));
+    }
+    let code = i32::from(!skipped.is_empty());
+    let skipped_note = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!(", {} role(s) skipped (named above)", skipped.len())
+    };
     let config_path = paths::config_path()?;
     let credentials_path = paths::credentials_path()?;
     let mut edit = ConfigEdit::open(&config_path)?;
@@ -130,13 +142,13 @@ fn sync(args: SyncArgs) -> anyhow::Result<i32> {
         changes.removed.len()
     );
     if diff.is_empty() {
-        ui::note(format!("{} is up to date ({summary}).", config_path.display()));
-        return Ok(0);
+        ui::note(format!("{} is up to date ({summary}{skipped_note}).", config_path.display()));
+        return Ok(code);
     }
     if args.dry_run {
         super::print_stdout(&diff);
-        ui::note(format!("Dry run: {summary}; nothing was written."));
-        return Ok(0);
+        ui::note(format!("Dry run: {summary}{skipped_note}; nothing was written."));
+        return Ok(code);
     }
     ui::note(abridged(&diff, 60));
     if !prompter.confirm(&format!("Write these changes to {}?", config_path.display()), true)? {
@@ -145,7 +157,7 @@ fn sync(args: SyncArgs) -> anyhow::Result<i32> {
     }
     let done = edit.commit(Backup::Keep)?;
     ui::note(format!(
-        "Written: {summary}.{}",
+        "Written: {summary}{skipped_note}.{}",
         done.backup
             .map(|b| format!(" The previous file is saved as {}.", b.display()))
             .unwrap_or_default()
@@ -158,7 +170,7 @@ fn sync(args: SyncArgs) -> anyhow::Result<i32> {
             ));
         }
     }
-    Ok(0)
+    Ok(code)
 }
 
 /// Keyless profiles of `session` whose account and role are not in `have`.

@@ -73,6 +73,37 @@ where
     )
 }
 
+/// The most pages one listing may take (100 items a page: a million accounts, or far more
+/// roles in one account than Identity Center allows).
+pub const MAX_PAGES: usize = 10_000;
+
+/// The `nextToken`s of one listing: the next one to send, or an error when the service sends a
+/// token it already sent (it would page forever) or more than [`MAX_PAGES`] pages. Stopping
+/// with an error rather than with a partial list matters: `profiles sync --prune` would remove
+/// the profiles of whatever was not listed.
+#[derive(Debug, Default)]
+struct Pages {
+    seen: std::collections::HashSet<String>,
+}
+
+impl Pages {
+    fn next(&mut self, token: Option<&str>, what: &str) -> anyhow::Result<Option<String>> {
+        let Some(token) = token.filter(|t| !t.is_empty()) else { return Ok(None) };
+        let fault = |why: String| -> anyhow::Error {
+            Error::user(format!("{what} stopped: {why}"))
+                .hint("the service is misbehaving; try again later (nothing was written)")
+                .into()
+        };
+        if self.seen.len() + 1 >= MAX_PAGES {
+            return Err(fault(format!("the service sent more than {MAX_PAGES} pages")));
+        }
+        if !self.seen.insert(token.to_string()) {
+            return Err(fault("the service sent the same nextToken twice".into()));
+        }
+        Ok(Some(token.to_string()))
+    }
+}
+
 /// Every account, then every account's roles. Accounts come back sorted by ID, roles by name.
 pub async fn list(
     region: &str,
@@ -94,6 +125,7 @@ pub async fn list_with(
     let mut report = fanout::Report::default();
     // Pages are sequential by nature; each is retried like any other call.
     let mut next: Option<String> = None;
+    let mut pages = Pages::default();
     loop {
         let (c, t, n) = (client.clone(), token.clone(), next.clone());
         let s = session.to_string();
@@ -124,7 +156,7 @@ pub async fn list_with(
                 a.account_name().unwrap_or_default().to_string(),
             ));
         }
-        next = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+        next = pages.next(page.next_token(), "listing your accounts")?;
         if next.is_none() {
             break;
         }
@@ -164,6 +196,7 @@ async fn list_roles(
 ) -> Attempt<Vec<String>> {
     let mut roles = Vec::new();
     let mut next: Option<String> = None;
+    let mut pages = Pages::default();
     loop {
         match client
             .list_account_roles()
@@ -178,14 +211,95 @@ async fn list_roles(
                 roles.extend(
                     page.role_list().iter().filter_map(|r| r.role_name().map(str::to_string)),
                 );
-                match page.next_token().filter(|t| !t.is_empty()) {
-                    Some(t) => next = Some(t.to_string()),
-                    None => return Attempt::Done(roles),
+                let what = format!("listing your roles in account {account}");
+                match pages.next(page.next_token(), &what) {
+                    Ok(Some(t)) => next = Some(t),
+                    Ok(None) => return Attempt::Done(roles),
+                    Err(e) => return Attempt::Failed(e),
                 }
             }
             Err(e) => {
                 return classify(e, &format!("listing your roles in account {account}"), session);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A portal that answers every ListAccounts with the same page and the same nextToken.
+    async fn looping_portal() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut s, _)) = listener.accept().await else { return };
+                let counted = counted.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    let mut seen = Vec::new();
+                    loop {
+                        let Ok(n) = s.read(&mut buf).await else { return };
+                        if n == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&buf[..n]);
+                        // Requests are GETs without a body: one per blank line.
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..end + 4);
+                            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            let body = r#"{"accountList":[{"accountId":"111111111111","accountName":"a"}],"nextToken":"same"}"#;
+                            let reply = format!(
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                                body.len()
+                            );
+                            if s.write_all(reply.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        (url, calls)
+    }
+
+    #[test]
+    fn a_repeated_next_token_stops_the_listing_with_an_error() {
+        crate::util::block_on(async {
+            let (url, calls) = looping_portal().await;
+            let mut b = aws_sdk_sso::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .retry_config(RetryConfig::disabled());
+            if let Some(client) = clients::plain_http_client(&url) {
+                b = b.http_client(client);
+            }
+            let client = aws_sdk_sso::Client::from_conf(b.endpoint_url(&url).build());
+            let token = Secret::new("t".to_string());
+            let err =
+                list_with(&client, "acme", &token, &fanout::Options::default()).await.unwrap_err();
+            let shown = crate::error::render(&err);
+            assert!(shown.contains("the same nextToken twice"), "{shown}");
+            assert_eq!(crate::error::exit_code(&err), 1);
+            // The first page, then the one that repeated its token: no more.
+            assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+        });
+    }
+
+    #[test]
+    fn pages_are_capped() {
+        let mut pages = Pages::default();
+        for i in 0..MAX_PAGES - 1 {
+            assert!(pages.next(Some(&format!("t{i}")), "listing").unwrap().is_some());
+        }
+        let err = pages.next(Some("one-more"), "listing").unwrap_err();
+        assert!(err.to_string().contains("more than"), "{err}");
+        assert_eq!(Pages::default().next(Some(""), "listing").unwrap(), None);
     }
 }
