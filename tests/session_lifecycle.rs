@@ -108,3 +108,49 @@ fn logout_after_the_access_token_expired_ends_the_session_at_identity_center() {
     assert_eq!(emu.op_count("Logout"), 1, "the session was ended at Identity Center");
     assert!(records::load::<Token>(&store(&user), &records::token_key("acme")).unwrap().is_none());
 }
+
+/// A refresh the service refuses because an earlier attempt (timed out on our side) already
+/// used the refresh token: if the rotated token reached the store meanwhile, the session goes
+/// on; keyless reads the store again before asking for a new sign-in.
+#[test]
+fn a_refused_refresh_rereads_the_store_before_asking_to_sign_in() {
+    use std::io::{Read, Write};
+    let emu = Emulator::start(&["--auto-approve", "--token-ttl", "600"]);
+    let mut user = User::new(&emu);
+    user.login();
+    let signed_in: Token =
+        records::load(&store(&user), &records::token_key("acme")).unwrap().unwrap();
+
+    // An SSO-OIDC endpoint that, while the refresh is in flight, lets the rotated token land
+    // in the store (as the attempt the service honoured would have), then refuses the retry.
+    let rotated = emu.device_login()["accessToken"].as_str().unwrap().to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    user.extra_env.push((
+        "AWS_ENDPOINT_URL_SSO_OIDC".into(),
+        format!("http://{}", listener.local_addr().unwrap()),
+    ));
+    let namespace = user.namespace.clone();
+    let winner = Token {
+        access_token: keyless::secret::Secret::new(rotated.clone()),
+        expires_at: keyless::time::now() + 3600,
+        ..signed_in.clone()
+    };
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 8192];
+        let _ = stream.read(&mut buf);
+        let store = KeyutilsStore::open(&namespace).unwrap();
+        records::save(&store, &records::token_key("acme"), &winner).unwrap();
+        let body = r#"{"error":"invalid_grant","error_description":"Refresh token already used"}"#;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nx-amzn-ErrorType: InvalidGrantException\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    });
+
+    let out = user.credential_process(DEV, "Developer");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let now: Token = records::load(&store(&user), &records::token_key("acme")).unwrap().unwrap();
+    assert_eq!(now.access_token.expose(), &rotated);
+}

@@ -105,6 +105,16 @@ pub async fn valid_token(store: &dyn Store, session: &str, force: bool) -> anyho
                 .into())
         }
         Err(RefreshError::Rejected(msg)) => {
+            // The SDK retries a refresh that timed out, and the service may have honoured the
+            // first attempt: single-use refresh tokens then refuse the retry. Before telling
+            // the user to sign in again, look at the store once more: a rotated token saved
+            // meanwhile (by a process that got the answer) is the session, alive.
+            if let Some(now_stored) = records::load::<Token>(store, &records::token_key(session))?
+                && now_stored.access_token != reloaded.access_token
+                && now_stored.expires_at > crate::time::now()
+            {
+                return Ok(now_stored);
+            }
             let e = if force {
                 no_longer_valid(session)
             } else {
