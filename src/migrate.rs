@@ -498,6 +498,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn iam_is_signed_for_the_key_owners_partition() {
+        assert_eq!(iam_region("arn:aws:iam::111111111111:user/a", "ap-northeast-2"), "us-east-1");
+        assert_eq!(iam_region("arn:aws-cn:iam::111111111111:user/a", "us-east-1"), "cn-north-1");
+        assert_eq!(
+            iam_region("arn:aws-us-gov:iam::111111111111:user/a", "us-east-1"),
+            "us-gov-west-1"
+        );
+        // No partition in the ARN: the Identity Center region's partition.
+        assert_eq!(iam_region("", "cn-northwest-1"), "cn-north-1");
+        assert_eq!(iam_region("", "eusc-de-east-1"), "eusc-de-east-1");
+    }
+
+    #[test]
     fn finds_the_user_in_an_arn() {
         assert_eq!(iam_user("arn:aws:iam::111111111111:user/alice"), Some("alice"));
         assert_eq!(iam_user("arn:aws:iam::111111111111:user/dev/ops/bob"), Some("bob"));
