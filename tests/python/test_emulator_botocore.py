@@ -113,8 +113,10 @@ dev = oidc.start_device_authorization(startUrl=IN["start"], **c)
 poll = lambda d: oidc.create_token(grantType="urn:ietf:params:oauth:grant-type:device_code", deviceCode=d, **c)
 res = {"pending": err(poll, dev["deviceCode"]), "slow": err(poll, dev["deviceCode"])}
 dev2 = oidc.start_device_authorization(startUrl=IN["start"], **c)
-with open(os.environ["CODES_OUT"], "w") as f:
+# Written whole, then renamed into place: the reader never sees half a file.
+with open(os.environ["CODES_OUT"] + ".tmp", "w") as f:
     json.dump([dev["userCode"], dev2["userCode"]], f)
+os.replace(os.environ["CODES_OUT"] + ".tmp", os.environ["CODES_OUT"])
 import time
 while not os.path.exists(os.environ["CODES_OUT"] + ".done"):
     time.sleep(0.05)
@@ -157,11 +159,14 @@ def _approve_when_asked(emu, aws_env):
     """Approves the first code and denies the second once the botocore script writes them."""
     codes_file = aws_env.home / "codes.json"
     deadline = time.time() + 30
-    while not codes_file.exists():
+    codes = None
+    while codes is None:
         assert time.time() < deadline, "the botocore script never wrote its user codes"
-        time.sleep(0.05)
-    time.sleep(0.05)
-    first, second = json.loads(codes_file.read_text())
+        try:
+            codes = json.loads(codes_file.read_text())
+        except (FileNotFoundError, ValueError):
+            time.sleep(0.05)
+    first, second = codes
     emu.approve(first)
     emu.deny(second)
     (aws_env.home / "codes.json.done").write_text("")
@@ -171,19 +176,34 @@ def test_expired_device_codes_tokens_and_role_credentials(start_emulator, aws_en
     emu = start_emulator("--device-code-ttl", "1", "--token-ttl", "2", "--role-ttl", "2")
     tok = emu.device_login()
     rc = emu.role_credentials(tok["accessToken"], "222222222222", "ReadOnly")
-    time.sleep(3.1)
+    # The emulator counts whole seconds and the machine may be slow: poll each until its
+    # answer changes (bounded), never guess how long a sleep must be.
     out = run(
         """
+import time
+def until_not(answers, fn, *a, **k):
+    deadline = time.time() + 60
+    while True:
+        try:
+            fn(*a, **k)
+            got = None
+        except ClientError as e:
+            got = [e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]]
+        if got is not None and got[0] not in answers:
+            return got
+        assert time.time() < deadline, "still %r after 60 s" % (got,)
+        time.sleep(0.3)
 oidc = s.create_client("sso-oidc")
 reg = oidc.register_client(clientName="x", clientType="public")
 dev = oidc.start_device_authorization(clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=IN["start"])
-import time; time.sleep(2.1)
-expired_code = err(oidc.create_token, clientId=reg["clientId"], clientSecret=reg["clientSecret"],
-                   grantType="urn:ietf:params:oauth:grant-type:device_code", deviceCode=dev["deviceCode"])
+expired_code = until_not({"AuthorizationPendingException", "SlowDownException"}, oidc.create_token,
+                         clientId=reg["clientId"], clientSecret=reg["clientSecret"],
+                         grantType="urn:ietf:params:oauth:grant-type:device_code", deviceCode=dev["deviceCode"])
 sts = s.create_client("sts", aws_access_key_id=IN["rc"]["accessKeyId"],
                       aws_secret_access_key=IN["rc"]["secretAccessKey"], aws_session_token=IN["rc"]["sessionToken"])
-print(json.dumps({"expired_code": expired_code, "creds": err(sts.get_caller_identity),
-                  "token": err(s.create_client("sso").list_accounts, accessToken=IN["at"])}))
+creds = until_not(set(), sts.get_caller_identity)
+token = until_not(set(), s.create_client("sso").list_accounts, accessToken=IN["at"])
+print(json.dumps({"expired_code": expired_code, "creds": creds, "token": token}))
 """,
         aws_env(emu),
         start=START_URL,

@@ -18,11 +18,12 @@ pub fn keyless_bin() -> String {
 }
 
 /// A Python program that drives a command through a pseudo-terminal: waits for each expected
-/// text, then types. Run it as `python -c PTY_DRIVER STEPS_JSON PROGRAM ARGS...`, where
-/// STEPS_JSON is `[[expect, keys], ...]`; it prints the transcript and exits with the
-/// command's code.
+/// text and for the command to wait for a key (the terminal leaves line mode while the prompt
+/// reads a key: no sleep guesses when it is ready), then types. Run it as
+/// `python -c PTY_DRIVER STEPS_JSON PROGRAM ARGS...`, where STEPS_JSON is
+/// `[[expect, keys], ...]`; it prints the transcript and exits with the command's code.
 pub const PTY_DRIVER: &str = r#"
-import json, os, pty, select, sys, time
+import json, os, pty, select, sys, termios, time
 steps = json.loads(sys.argv[1]); argv = sys.argv[2:]
 pid, fd = pty.fork()
 if pid == 0:
@@ -43,9 +44,22 @@ def read_until(text, timeout=60):
             if not chunk:
                 sys.stdout.write(out.decode(errors="replace")); sys.exit("ended waiting for %r" % text)
             out += chunk
+def wait_for_key_read(timeout=60):
+    global out
+    end = time.time() + timeout
+    # The master side reports the terminal's modes: ICANON is off while the prompt reads keys.
+    while termios.tcgetattr(fd)[3] & termios.ICANON:
+        if time.time() > end:
+            sys.stdout.write(out.decode(errors="replace")); sys.exit("the prompt never read a key")
+        r, _, _ = select.select([fd], [], [], 0.01)
+        if r:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                pass
 for expect, send in steps:
     read_until(expect)
-    time.sleep(0.2)
+    wait_for_key_read()
     os.write(fd, send.encode())
 while True:
     try:
