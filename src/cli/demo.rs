@@ -72,6 +72,9 @@ const CLEARED: &[&str] = &[
     "AWS_DEFAULT_REGION",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
     "AWS_ENDPOINT_URL_SIGNIN",
+    // With the emulator's endpoints these would only make the SDKs refuse the custom endpoint.
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
 ];
 
 struct Sandbox {
@@ -158,7 +161,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
         ("KEYLESS_STORE_NAMESPACE".into(), format!("keyless-demo-{id}")),
         ("AWS_ENDPOINT_URL".into(), url.clone()),
     ];
-    for service in ["SSO_OIDC", "SSO", "STS", "IAM"] {
+    // keyless honours only the per-service variables for identity traffic.
+    for service in ["SSO_OIDC", "SSO", "STS", "IAM", "SIGNIN"] {
         env.push((format!("AWS_ENDPOINT_URL_{service}"), url.clone()));
     }
     // The user's keychain choice lives in their settings file under the real HOME.
