@@ -695,6 +695,44 @@ fn the_wizard_asks_through_a_terminal_and_does_what_the_keystrokes_say() {
 }
 
 #[test]
+fn migrate_asks_before_dropping_a_profiles_other_credential_settings() {
+    let emu = demo_emulator();
+    let m = Machine::new(&emu);
+    ok(&onboard_demo(&m, &[]));
+    std::fs::write(
+        m.aws().join("credentials"),
+        format!("[old]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\n"),
+    )
+    .unwrap();
+    let before = format!(
+        "{}\n[profile old]\nsso_session = acme\nsso_account_id = 111111111111\nsso_role_name = ReadOnly\n",
+        m.config()
+    );
+    std::fs::write(m.aws().join("config"), &before).unwrap();
+    // The user answers no to dropping the profile's SSO settings.
+    let steps =
+        serde_json::json!([["Replace 1 long-lived key", "y\r"], ["Replace it anyway?", "n\r"],]);
+    let team = repo("profiles/demo-team.toml");
+    let mut c = Command::new(python());
+    m.env(&mut c);
+    let out = c
+        .args(["-c", support::PTY_DRIVER, &steps.to_string(), &keyless_bin()])
+        .args(["migrate", "--team", &team])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let transcript = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{transcript}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        transcript.contains("also has sso_session, sso_account_id, sso_role_name"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("kept AKIAACMEDEV000000001 in profile `old`"), "{transcript}");
+    assert_eq!(m.config(), before);
+    assert_eq!(emu.access_key_status(DEMO_KEY), "Active");
+}
+
+#[test]
 fn the_demo_runs_end_to_end_without_questions() {
     let home = TempDir::new("demo-home");
     let tmp = TempDir::new("demo-tmp");
