@@ -312,6 +312,20 @@ fn exec_server_serves_the_aws_cli_and_outlives_the_terminals_interrupt() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("222222222222:assumed-role/AWSReservedSSO_Admin_"));
+    // --region overrides the profile's region for the command, as with plain `exec`.
+    let out = user.run(&[
+        "exec",
+        "--server",
+        "--profile",
+        "acme-admin",
+        "--region",
+        "eu-west-1",
+        "--",
+        "sh",
+        "-c",
+        "echo \"$AWS_REGION $AWS_DEFAULT_REGION\"",
+    ]);
+    assert_eq!(text(&out.stdout).trim(), "eu-west-1 eu-west-1", "{}", text(&out.stderr));
 
     // A signal handler that still needs credentials: SIGINT reaches the whole foreground
     // group (keyless and the command), SIGTERM only keyless, which passes it on.

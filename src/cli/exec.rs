@@ -23,8 +23,7 @@ pub struct ExecArgs {
     pub server: bool,
     /// The region for this run (AWS_REGION and AWS_DEFAULT_REGION in the child), instead of
     /// the profile's.
-    #[arg(long, value_name = "REGION", value_parser = super::parse_region,
-          conflicts_with = "server")]
+    #[arg(long, value_name = "REGION", value_parser = super::parse_region)]
     pub region: Option<String>,
     /// The command and its arguments.
     #[arg(required = true, last = true)]
@@ -82,7 +81,7 @@ const CLEARED: &[&str] = &["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_T
 pub fn run_exec(args: ExecArgs) -> anyhow::Result<i32> {
     let profile = super::resolve_profile(args.profile, "exec")?;
     if args.server {
-        return super::serve::exec_with_server(&profile, &args.command);
+        return super::serve::exec_with_server(&profile, args.region.as_deref(), &args.command);
     }
     let vars = variables(&profile, args.region.as_deref())?;
     crate::recent::record(&profile);

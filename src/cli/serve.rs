@@ -88,7 +88,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
 
 /// `keyless exec --server`: runs `command` with the endpoint's variables (and no keys) and
 /// serves it until it exits; returns its exit code.
-pub fn exec_with_server(profile: &str, command: &[String]) -> anyhow::Result<i32> {
+pub fn exec_with_server(
+    profile: &str,
+    region: Option<&str>,
+    command: &[String],
+) -> anyhow::Result<i32> {
     let routes = server::routes(&[profile.to_string()])?;
     // Fail before the command starts, as `exec` does, when there are no credentials to serve.
     server::credentials_for(&routes[0])?;
@@ -99,7 +103,7 @@ pub fn exec_with_server(profile: &str, command: &[String]) -> anyhow::Result<i32
     }
     let listener = server::bind(SocketAddr::from(([127, 0, 0, 1], 0)), false)?;
     let url = server::url(listener.local_addr()?, &routes[0].path);
-    let region = routes[0].region.clone();
+    let profile_region = routes[0].region.clone();
     let endpoint = Endpoint::new(server::new_token(), routes);
     let runtime = runtime()?;
     runtime.spawn({
@@ -117,10 +121,12 @@ pub fn exec_with_server(profile: &str, command: &[String]) -> anyhow::Result<i32
         cmd.env_remove(k);
     }
     cmd.env(ENV_FULL_URI, &url).env(ENV_TOKEN, endpoint.token().expose());
+    // `--region` wins; else a region already in the environment stays; else the profile's.
     let region_set = ["AWS_REGION", "AWS_DEFAULT_REGION"]
         .iter()
         .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
-    if let (Some(r), false) = (region, region_set) {
+    let region = region.map(str::to_string).or(profile_region.filter(|_| !region_set));
+    if let Some(r) = region {
         cmd.env("AWS_REGION", &r).env("AWS_DEFAULT_REGION", &r);
     }
     let mut child = cmd.spawn().map_err(|e| {
