@@ -29,6 +29,35 @@ fn role_credentials(emu: &Emulator, access_token: &str, role: &str) -> serde_jso
     r.json()["roleCredentials"].clone()
 }
 
+/// The login URL as AWS documents building it ("Enable custom identity broker access to the
+/// AWS console", its Python example): `?Action=login`, `&Issuer=`, `&Destination=` and
+/// `&SigninToken=`, each value through `urllib.parse.quote_plus`. Built by Python, not by
+/// keyless's code, from the sign-in token the emulator issued.
+fn documented_login_url(base: &str, issuer: &str, destination: &str, token: &str) -> String {
+    const DOC: &str = r#"
+import sys
+from urllib.parse import quote_plus
+base, issuer, destination, token = sys.argv[1:]
+print(base + "/federation" + "?Action=login" + "&Issuer=" + quote_plus(issuer)
+      + "&Destination=" + quote_plus(destination) + "&SigninToken=" + quote_plus(token))
+"#;
+    let py = std::env::var("KEYLESS_TEST_PYTHON").expect("KEYLESS_TEST_PYTHON");
+    let out = std::process::Command::new(py)
+        .args(["-c", DOC, base, issuer, destination, token])
+        .output()
+        .expect("running Python");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout).trim().to_string()
+}
+
+/// The one sign-in token the emulator issued.
+fn issued_signin_token(emu: &Emulator) -> String {
+    let tokens: Vec<String> =
+        emu.secrets().into_iter().filter(|s| s.starts_with("emuSigninToken")).collect();
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    tokens[0].clone()
+}
+
 #[test]
 fn print_gives_a_url_that_signs_in_as_the_profiles_role() {
     let emu = Emulator::start(&["--auto-approve"]);
@@ -56,6 +85,12 @@ fn print_gives_a_url_that_signs_in_as_the_profiles_role() {
     assert!(stderr.contains("role Developer in account 111111111111"), "{stderr}");
     let token = &url[prefix.len()..];
     assert!(!stderr.contains(token), "the sign-in token reached stderr: {stderr}");
+    let issued = issued_signin_token(&emu);
+    assert_eq!(
+        url,
+        documented_login_url(emu.url(), "keyless", "https://console.aws.amazon.com/", &issued),
+        "not the login URL AWS documents"
+    );
     // No credential of any kind is printed or written: the URL carries only the one-time
     // sign-in token, which nothing else may hold.
     let credentials: Vec<String> =
@@ -98,7 +133,10 @@ fn duration_and_destination_reach_the_federation_endpoint() {
         dest,
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let html = follow(&emu, text(&out.stdout).trim()).text();
+    let url = text(&out.stdout).trim().to_string();
+    let documented = documented_login_url(emu.url(), "keyless", dest, &issued_signin_token(&emu));
+    assert_eq!(url, documented, "not the login URL AWS documents");
+    let html = follow(&emu, &url).text();
     assert!(html.contains("Console session: 2 h."), "{html}");
     assert!(html.contains("<strong id=\"role\">ReadOnly</strong>"), "{html}");
     assert!(html.contains(&format!("<code>{}</code>", dest.replace('&', "&amp;"))), "{html}");
@@ -160,8 +198,16 @@ fn revoked_and_expired_credentials_are_refused_clearly() {
         c["secretAccessKey"].as_str().unwrap(),
         c["sessionToken"].as_str().unwrap()
     ));
-    std::thread::sleep(std::time::Duration::from_millis(2500));
-    let out = home.run(&["console", "--profile", "temp", "--print"]);
+    // Poll until the credentials run out (the emulator counts whole seconds; the machine may
+    // be slow), instead of guessing a sleep.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let out = loop {
+        let out = home.run(&["console", "--profile", "temp", "--print"]);
+        if out.status.code() != Some(0) || std::time::Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(

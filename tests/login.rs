@@ -76,6 +76,44 @@ fn split_url(url: &str) -> (String, String) {
     (addr.to_string(), if path.is_empty() { "/".into() } else { path.to_string() })
 }
 
+/// The `/authorize` URL the AWS CLI v2 builds (`SSOTokenFetcherAuth._get_authorization_uri`
+/// in its bundled botocore) for the same client, redirect, state and challenge: parameters in
+/// its order, encoded by botocore's own `percent_encode_sequence`, the default scope, and the
+/// challenge appended unencoded. Only the values keyless chose at random are taken from `url`;
+/// the judge encodes and orders them itself.
+fn aws_cli_authorize_url(user: &User, oidc: &str, url: &str) -> String {
+    let query = url.split_once('?').expect("a query").1;
+    let params: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let challenge = &params["code_challenge"];
+    assert_eq!(challenge.len(), 43, "an unpadded base64url SHA-256: {challenge}");
+    assert!(challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    let redirect = &params["redirect_uri"];
+    let port = redirect
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|r| r.strip_suffix("/oauth/callback"))
+        .unwrap_or_else(|| panic!("not the AWS CLI's redirect form: {redirect}"));
+    assert!(port.parse::<u16>().is_ok(), "{redirect}");
+    let inputs = serde_json::json!({
+        "base": oidc,
+        "client_id": params["client_id"],
+        "redirect_uri": redirect,
+        "state": params["state"],
+        "challenge": challenge,
+    });
+    const JUDGE: &str = r#"
+import json, sys
+from botocore.utils import percent_encode_sequence
+p = json.loads(sys.argv[1])
+q = {"response_type": "code", "client_id": p["client_id"], "redirect_uri": p["redirect_uri"],
+     "state": p["state"], "code_challenge_method": "S256", "scopes": "sso:account:access"}
+print(p["base"] + "/authorize?" + percent_encode_sequence(q) + "&code_challenge=" + p["challenge"])
+"#;
+    let out = support::user::run_bounded(user.python(&["-c", JUDGE, &inputs.to_string()]), 60);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout).trim().to_string()
+}
+
 #[test]
 fn pkce_login_through_the_browser_redirect() {
     let emu = Emulator::start(&["--auto-approve"]);
@@ -85,10 +123,7 @@ fn pkce_login_through_the_browser_redirect() {
         l.trim_start().starts_with("http://") && l.contains("/authorize?")
     });
     let url = url_line.trim();
-    assert!(
-        url.contains("code_challenge_method=S256") && url.contains("scopes=sso%3Aaccount%3Aaccess"),
-        "{url}"
-    );
+    assert_eq!(url, aws_cli_authorize_url(&user, emu.url(), url), "not the AWS CLI's URL");
     let page = browse(url);
     assert_eq!(page.status, 200);
     assert!(page.text().contains("You can close this tab"), "{}", page.text());
