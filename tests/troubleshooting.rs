@@ -15,7 +15,6 @@ const NOT_VERBATIM: &[(&str, &str)] = &[
         "invalid value '{value}' for '--region <REGION>': `{value}` is not an AWS region (e.g. us-east-1, eu-west-2)",
         "the argument parser wraps keyless's `is not an AWS region` message",
     ),
-    ("the argument '--server' cannot be used with '--region <REGION>'", "the argument parser"),
     (
         "invalid value '{value}' for '--service <SERVICE>': `{value}` is not a console service name",
         "the argument parser wraps keyless's `is not a console service name` message",
