@@ -313,7 +313,12 @@ fn main() {
             ms(*wall)
         );
     }
-    secret_service_and_peer(&setup, &token);
+    secret_service_and_peer(
+        &setup,
+        &token,
+        if quick { 10 } else { 200 },
+        if quick { 3 } else { 20 },
+    );
     let _ = emu.kill();
     let _ = emu.wait();
     for k in store.list("").unwrap() {
@@ -383,8 +388,7 @@ impl Drop for SecretService {
 /// Python peer, aws-sso-util's `credential-process`, against the same emulator in the same run.
 /// The peer comes from `KEYLESS_BENCH_AWS_SSO_UTIL` (default `target/bench-venv/bin/aws-sso-util`;
 /// `python3 -m venv target/bench-venv && target/bench-venv/bin/pip install aws-sso-util`).
-fn secret_service_and_peer(setup: &Setup, token: &Token) {
-    let n = 200;
+fn secret_service_and_peer(setup: &Setup, token: &Token, n: usize, runs: usize) {
     let ss_home = setup.home.join("ss");
     std::fs::create_dir_all(&ss_home).unwrap();
     let mut ss_warm = Vec::new();
@@ -465,7 +469,6 @@ fn secret_service_and_peer(setup: &Setup, token: &Token) {
         );
         return;
     }
-    let runs = 20;
     let (mut peer_t, mut ours) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         peer_t.push(run_ok(peer_call()));
