@@ -1,6 +1,7 @@
 //! The edit transaction on real files: backups, modes, atomic writes, locking, failures.
 
 use std::fs;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -21,11 +22,13 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        #[cfg(unix)]
         let _ = fs::set_permissions(&self.0, fs::Permissions::from_mode(0o700));
         let _ = fs::remove_dir_all(&self.0);
     }
 }
 
+#[cfg(unix)]
 fn mode(p: &Path) -> u32 {
     fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
@@ -47,6 +50,7 @@ fn set_region(edit: &mut ConfigEdit, profile: &str, region: &str) {
 
 const ORIGINAL: &str = "# mine\n[default]\nregion = us-east-1\n";
 
+#[cfg(unix)]
 #[test]
 fn a_backup_never_holds_a_secret_and_is_private() {
     // SDKs read static keys from the config file too, and a config file is often 0644.
@@ -71,6 +75,7 @@ fn a_backup_never_holds_a_secret_and_is_private() {
     assert_eq!(mode(&path), 0o644);
 }
 
+#[cfg(unix)]
 #[test]
 fn commit_backs_up_keeps_the_mode_and_shows_a_diff() {
     let tmp = TempDir::new("edit");
@@ -115,6 +120,7 @@ fn commit_backs_up_keeps_the_mode_and_shows_a_diff() {
     assert_eq!(names(&tmp.0).len(), 3);
 }
 
+#[cfg(unix)]
 #[test]
 fn a_new_file_is_private_in_a_private_directory() {
     let tmp = TempDir::new("new");
@@ -138,6 +144,7 @@ fn credentials_edits_can_skip_the_backup() {
         "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s3cret\n[ci]\nregion = x\n",
     )
     .unwrap();
+    #[cfg(unix)]
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
     let mut edit = ConfigEdit::open(&path).unwrap();
     assert!(edit.document_mut().remove_section(&Header::Default));
@@ -146,6 +153,7 @@ fn credentials_edits_can_skip_the_backup() {
     assert!(commit.changed && commit.backup.is_none());
     assert_eq!(fs::read_to_string(&path).unwrap(), "[ci]\nregion = x\n");
     assert_eq!(names(&tmp.0), vec!["credentials", "credentials.keyless.lock"]);
+    #[cfg(unix)]
     assert_eq!(mode(&path), 0o600);
 }
 
@@ -214,6 +222,7 @@ fn concurrent_editors_take_turns_and_lose_nothing() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn a_symlinked_config_stays_a_symlink() {
     let tmp = TempDir::new("link");
@@ -228,6 +237,7 @@ fn a_symlinked_config_stays_a_symlink() {
     assert!(fs::read_to_string(&real).unwrap().contains("[profile dev]"));
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn an_unwritable_directory_is_a_clear_error() {
     // sysfs refuses new files even to root.
@@ -240,6 +250,7 @@ fn an_unwritable_directory_is_a_clear_error() {
     assert!(!path.exists());
 }
 
+#[cfg(unix)]
 #[test]
 fn a_failed_write_leaves_the_file_as_it_was() {
     let tmp = TempDir::new("fail");

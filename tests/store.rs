@@ -1,14 +1,18 @@
 //! The secure store against real keychains: the Linux kernel keyring and a real Secret
-//! Service (gnome-keyring on a private D-Bus bus started by the test).
+//! Service (gnome-keyring on a private D-Bus bus started by the test) on Linux, and Windows
+//! Credential Manager on Windows (`scripts/cross.sh` runs it under Wine).
 
 mod support;
 
+#[cfg(target_os = "linux")]
 use support::keyring as keyring_daemon;
 
 use std::process::Command;
 
 use keyless::store::Store;
+#[cfg(target_os = "linux")]
 use keyless::store::chunked::Chunked;
+#[cfg(target_os = "linux")]
 use keyless::store::keyutils::KeyutilsStore;
 
 fn namespace() -> String {
@@ -44,12 +48,33 @@ fn exercise(store: &dyn Store) {
     assert!(store.list("").unwrap().is_empty());
 }
 
+/// Windows Credential Manager as keyless opens it: chunked for its size limit, indexed because
+/// it cannot list.
+#[cfg(windows)]
+#[test]
+fn credential_manager_round_trip() {
+    let store = keyless::store::open_in("wincred", &namespace()).unwrap();
+    assert_eq!(store.name(), "wincred");
+    exercise(store.as_ref());
+}
+
+/// The macOS login Keychain as keyless opens it (indexed, because it cannot list).
+#[cfg(target_os = "macos")]
+#[test]
+fn keychain_round_trip() {
+    let store = keyless::store::open_in("keychain", &namespace()).unwrap();
+    assert_eq!(store.name(), "keychain");
+    exercise(store.as_ref());
+}
+
+#[cfg(target_os = "linux")]
 #[test]
 fn kernel_keyring_round_trip() {
     let store = KeyutilsStore::open(&namespace()).unwrap();
     exercise(&store);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn kernel_keyring_entries_are_visible_to_other_processes_of_the_user() {
     let ns = namespace();
@@ -63,6 +88,7 @@ fn kernel_keyring_entries_are_visible_to_other_processes_of_the_user() {
     store.delete("token:shared").unwrap();
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn kernel_keyring_entries_are_for_the_possessor_and_the_user_only() {
     let ns = namespace();
@@ -166,6 +192,7 @@ fn chunking_splits_large_values_and_cleans_up_parts() {
     store.delete("k").unwrap();
 }
 
+#[cfg(target_os = "linux")]
 /// Runs one of the `#[ignore]`d child tests below in a process whose environment points at
 /// the private Secret Service (the environment of this process is never changed).
 fn run_child(test: &str, env: Vec<(String, String)>) {
@@ -180,12 +207,14 @@ fn run_child(test: &str, env: Vec<(String, String)>) {
     assert!(out.status.success() && text.contains("1 passed"), "child test {test} failed:\n{text}");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn secret_service_round_trip() {
     let daemon = keyring_daemon::SecretServiceDaemon::start();
     run_child("child_secret_service_round_trip", daemon.env());
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 #[ignore = "runs inside secret_service_round_trip with a private Secret Service"]
 fn child_secret_service_round_trip() {
@@ -194,6 +223,7 @@ fn child_secret_service_round_trip() {
     exercise(store.as_ref());
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn secret_service_locked_is_a_clear_error() {
     let daemon = keyring_daemon::SecretServiceDaemon::start();
@@ -201,6 +231,7 @@ fn secret_service_locked_is_a_clear_error() {
     run_child("child_secret_service_locked", daemon.env());
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 #[ignore = "runs inside secret_service_locked_is_a_clear_error with a locked Secret Service"]
 fn child_secret_service_locked() {
@@ -210,6 +241,7 @@ fn child_secret_service_locked() {
     assert!(err.hint().contains("unlock"), "{}", err.hint());
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn secret_service_without_a_session_bus_names_the_fix() {
     let out = Command::new(env!("CARGO_BIN_EXE_keyless"))
@@ -236,6 +268,7 @@ fn unknown_store_name_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown secure store `plaintext`"));
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn index_lists_keys_for_stores_that_cannot_enumerate() {
     use keyless::store::indexed::{INDEX_KEY, Indexed};

@@ -146,24 +146,28 @@ pub fn open() -> anyhow::Result<Box<dyn Store>> {
     open_named(choose()?.name())
 }
 
-/// Opens a store by backend name.
+/// Opens a store by backend name, in the namespace of [`namespace`].
 pub fn open_named(name: &str) -> anyhow::Result<Box<dyn Store>> {
-    let ns = namespace();
+    open_in(name, &namespace())
+}
+
+/// Opens a store by backend name in namespace `ns` (tests and benchmarks use their own).
+pub fn open_in(name: &str, ns: &str) -> anyhow::Result<Box<dyn Store>> {
     match name {
         #[cfg(target_os = "linux")]
-        "keyutils" => Ok(Box::new(keyutils::KeyutilsStore::open(&ns).map_err(Error::from)?)),
+        "keyutils" => Ok(Box::new(keyutils::KeyutilsStore::open(ns).map_err(Error::from)?)),
         #[cfg(target_os = "linux")]
         // Tokens in the Secret Service, cached role credentials in the kernel keyring.
         "secret-service" => {
-            Ok(Box::new(split::SecretServiceWithKernelCache::open(&ns).map_err(Error::from)?))
+            Ok(Box::new(split::SecretServiceWithKernelCache::open(ns).map_err(Error::from)?))
         }
         #[cfg(target_os = "macos")]
         "keychain" => Ok(Box::new(indexed::Indexed::new(
-            native::NativeStore::open(&ns, "keychain").map_err(Error::from)?,
+            native::NativeStore::open(ns, "keychain").map_err(Error::from)?,
         ))),
         #[cfg(target_os = "windows")]
         "wincred" => Ok(Box::new(indexed::Indexed::new(chunked::Chunked::new(
-            native::NativeStore::open(&ns, "wincred").map_err(Error::from)?,
+            native::NativeStore::open(ns, "wincred").map_err(Error::from)?,
             chunked::WINCRED_MAX_BYTES,
         )))),
         other if BACKENDS.contains(&other) => Err(Error::from(StoreError::Unavailable {

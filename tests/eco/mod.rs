@@ -9,7 +9,6 @@ use std::process::{Command, Output};
 use keyless::secret::Secret;
 use keyless::sso::records::{self, Token};
 use keyless::store::Store;
-use keyless::store::keyutils::KeyutilsStore;
 
 use super::support::{self, Emulator, TempDir};
 
@@ -63,8 +62,9 @@ impl Home {
         std::fs::write(self.credentials_path(), text).unwrap();
     }
 
-    pub fn store(&self) -> KeyutilsStore {
-        KeyutilsStore::open(&self.namespace).expect("the kernel keyring must be usable")
+    pub fn store(&self) -> Box<dyn Store> {
+        keyless::store::open_in("keyutils", &self.namespace)
+            .expect("the kernel keyring must be usable")
     }
 
     /// Signs in to `emu` over raw HTTP and stores the token as session `session`, exactly as
@@ -81,7 +81,7 @@ impl Home {
             signed_in_at: now,
             client: None,
         };
-        records::save(&self.store(), &records::token_key(session), &token).unwrap();
+        records::save(self.store().as_ref(), &records::token_key(session), &token).unwrap();
         token
     }
 
@@ -96,7 +96,7 @@ impl Home {
             signed_in_at: keyless::time::now() - 3600,
             client: None,
         };
-        records::save(&self.store(), &records::token_key(session), &token).unwrap();
+        records::save(self.store().as_ref(), &records::token_key(session), &token).unwrap();
     }
 
     /// A `[profile name]` managed by keyless, pointing at `binary`.
@@ -143,7 +143,7 @@ impl Home {
 
 impl Drop for Home {
     fn drop(&mut self) {
-        if let Ok(store) = KeyutilsStore::open(&self.namespace)
+        if let Ok(store) = keyless::store::open_in("keyutils", &self.namespace)
             && let Ok(keys) = store.list("")
         {
             for k in keys {
