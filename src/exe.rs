@@ -22,7 +22,20 @@ pub const OVERRIDE_FLAG: &str = "--allow-binary-writable-by-others";
 pub fn current() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::user(format!("cannot find the keyless binary's path: {e}")))?;
-    Ok(std::fs::canonicalize(&exe).unwrap_or(exe))
+    Ok(plain_path(std::fs::canonicalize(&exe).unwrap_or(exe)))
+}
+
+/// Windows canonicalizes to a verbatim path (`\\?\C:\…`, `\\?\UNC\server\share\…`) that
+/// `cmd.exe` and the AWS CLI do not run: back to `C:\…` and `\\server\share\…`.
+fn plain_path(p: PathBuf) -> PathBuf {
+    let Some(s) = p.to_str() else { return p };
+    if let Some(rest) = s.strip_prefix(r"\\?\UNC\") {
+        return PathBuf::from(format!(r"\\{rest}"));
+    }
+    match s.strip_prefix(r"\\?\") {
+        Some(rest) if rest.as_bytes().get(1) == Some(&b':') => PathBuf::from(rest),
+        _ => p,
+    }
 }
 
 /// Why another user could replace what runs at `binary`: the first of the binary and the
@@ -92,6 +105,18 @@ pub fn check(binary: &Path, allow: bool) -> anyhow::Result<()> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_paths_lose_the_windows_verbatim_prefix() {
+        for (canonical, plain) in [
+            (r"\\?\C:\Program Files\keyless\keyless.exe", r"C:\Program Files\keyless\keyless.exe"),
+            (r"\\?\UNC\server\share\keyless.exe", r"\\server\share\keyless.exe"),
+            (r"\\?\Volume{0}\keyless.exe", r"\\?\Volume{0}\keyless.exe"),
+            ("/usr/local/bin/keyless", "/usr/local/bin/keyless"),
+        ] {
+            assert_eq!(plain_path(PathBuf::from(canonical)), PathBuf::from(plain));
+        }
+    }
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

@@ -355,7 +355,7 @@ pub fn apply(
 mod tests {
     use super::*;
 
-    const BIN: &str = "/opt/bin/keyless";
+    const BIN: &str = if cfg!(windows) { r"C:\opt\bin\keyless.exe" } else { "/opt/bin/keyless" };
 
     fn have() -> Vec<Assignment> {
         vec![

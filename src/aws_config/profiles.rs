@@ -151,7 +151,11 @@ fn quote(arg: &str, what: &str) -> anyhow::Result<String> {
             "{what} `{arg}` contains {shown}, which the AWS CLI and the AWS SDKs read differently \
              in a credential_process command"
         ))
-        .hint("use only ASCII letters, digits, spaces and _ - / . @ : + = , (install keyless somewhere like /usr/local/bin or ~/.local/bin)")
+        .hint(if cfg!(windows) {
+            "use only ASCII letters, digits, spaces and _ - \\ . @ : + = , (install keyless with `cargo install --locked --path .`, into %USERPROFILE%\\.cargo\\bin)"
+        } else {
+            "use only ASCII letters, digits, spaces and _ - / . @ : + = , (install keyless somewhere like /usr/local/bin or ~/.local/bin)"
+        })
         .into());
     }
     Ok(if arg.contains(' ') { format!("\"{arg}\"") } else { arg.to_string() })
@@ -208,14 +212,18 @@ pub fn check_role_name(role: &str) -> anyhow::Result<()> {
     quote(role, "the role name").map(|_| ())
 }
 
-/// Splits a command line the way `shlex.split` and `sh` agree on: whitespace between words,
-/// single or double quotes around a word. Anything needing more (backslashes, `$`, …) is
-/// `None`: keyless never writes it.
-fn split_words(s: &str) -> Option<Vec<String>> {
+/// Splits a command line the way the AWS tools on this platform will: on Unix, where
+/// `shlex.split` (botocore) and `sh` (the Rust SDK) agree, whitespace between words and single
+/// or double quotes around a word; on Windows, where botocore splits like
+/// `CommandLineToArgvW` and the Rust SDK hands the line to `cmd.exe`, only double quotes group,
+/// and a backslash is an ordinary character (as in `C:\Users\me\keyless.exe`) unless a quote
+/// follows it. Anything needing more (`$`, escapes, single quotes on Windows, …) is `None`:
+/// keyless never writes it.
+fn split_words(s: &str, windows: bool) -> Option<Vec<String>> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
-    let mut chars = s.chars();
+    let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
             ' ' | '\t' => {
@@ -224,19 +232,27 @@ fn split_words(s: &str) -> Option<Vec<String>> {
                     in_word = false;
                 }
             }
+            '\'' if windows => return None,
             '"' | '\'' => {
                 in_word = true;
                 loop {
                     match chars.next()? {
                         q if q == c => break,
+                        '\\' if windows && chars.peek() != Some(&'"') => word.push('\\'),
                         '\\' | '$' | '`' if c == '"' => return None,
+                        '%' if windows => return None,
                         other => word.push(other),
                     }
                 }
             }
+            '\\' if windows && chars.peek() != Some(&'"') => {
+                in_word = true;
+                word.push(c);
+            }
             '\\' | '$' | '`' | '|' | '&' | ';' | '<' | '>' | '(' | ')' | '*' | '?' | '#' | '~' => {
                 return None;
             }
+            '%' | '^' | '!' if windows => return None,
             other => {
                 in_word = true;
                 word.push(other);
@@ -253,7 +269,7 @@ fn split_words(s: &str) -> Option<Vec<String>> {
 /// absolute path to a binary named `keyless` then `credential-process`, with `--session`,
 /// `--account` and `--role` (in any order, `--flag value` or `--flag=value`).
 pub fn parse_credential_process(value: &str) -> Option<CredentialProcess> {
-    let words = split_words(value)?;
+    let words = split_words(value, cfg!(windows))?;
     let (bin, rest) = words.split_first()?;
     let binary = PathBuf::from(bin);
     let name = binary.file_name()?.to_str()?;
@@ -510,6 +526,11 @@ mod tests {
 
     const BIN: &str = "/home/me/.local/bin/keyless";
 
+    /// `unix`, made absolute for this platform (under `C:` with backslashes on Windows).
+    fn abs(unix: &str) -> String {
+        if cfg!(windows) { format!("C:{}", unix.replace('/', "\\")) } else { unix.to_string() }
+    }
+
     fn cp(bin: &str) -> CredentialProcess {
         CredentialProcess {
             binary: bin.into(),
@@ -522,33 +543,43 @@ mod tests {
 
     #[test]
     fn login_if_needed_is_part_of_a_keyless_line() {
-        let line = "/usr/local/bin/keyless credential-process --session acme --account 111111111111 --role Developer --login-if-needed";
-        let parsed = parse_credential_process(line).expect("a keyless line");
+        let line = format!(
+            "{} credential-process --session acme --account 111111111111 --role Developer --login-if-needed",
+            abs("/usr/local/bin/keyless")
+        );
+        let parsed = parse_credential_process(&line).expect("a keyless line");
         assert!(parsed.login_if_needed);
         assert_eq!(parsed.command().unwrap(), line);
         assert_eq!(
-            parse_credential_process(
-                "/usr/local/bin/keyless credential-process --session acme --account 1 --role R --verbose"
-            ),
+            parse_credential_process(&format!(
+                "{} credential-process --session acme --account 1 --role R --verbose",
+                abs("/usr/local/bin/keyless")
+            )),
             None
         );
     }
 
     #[test]
     fn builds_and_parses_the_command() {
-        let line = cp(BIN).command().unwrap();
+        let line = cp(&abs(BIN)).command().unwrap();
         assert_eq!(
             line,
-            "/home/me/.local/bin/keyless credential-process --session acme --account 111111111111 --role Developer"
+            format!(
+                "{} credential-process --session acme --account 111111111111 --role Developer",
+                abs(BIN)
+            )
         );
-        assert_eq!(parse_credential_process(&line), Some(cp(BIN)));
+        assert_eq!(parse_credential_process(&line), Some(cp(&abs(BIN))));
 
-        let spaced = cp("/Users/Jane Doe/bin/keyless").command().unwrap();
+        let jane = abs("/Users/Jane Doe/bin/keyless");
+        let spaced = cp(&jane).command().unwrap();
         assert_eq!(
             spaced,
-            "\"/Users/Jane Doe/bin/keyless\" credential-process --session acme --account 111111111111 --role Developer"
+            format!(
+                "\"{jane}\" credential-process --session acme --account 111111111111 --role Developer"
+            )
         );
-        assert_eq!(parse_credential_process(&spaced), Some(cp("/Users/Jane Doe/bin/keyless")));
+        assert_eq!(parse_credential_process(&spaced), Some(cp(&jane)));
     }
 
     #[test]
@@ -579,29 +610,59 @@ mod tests {
             "/tmp/josé/keyless",
             "/a\"b/keyless",
         ] {
-            let err = cp(bad).command().unwrap_err();
+            let bad = abs(bad);
+            let err = cp(&bad).command().unwrap_err();
             assert_eq!(crate::error::exit_code(&err), 1);
-            assert!(err.to_string().contains(bad), "{err}");
+            assert!(err.to_string().contains("contains"), "{err}");
+            assert!(err.to_string().contains(&bad), "{err}");
         }
         assert!(cp("keyless").command().unwrap_err().to_string().contains("not absolute"));
-        let mut p = cp(BIN);
+        let mut p = cp(&abs(BIN));
         p.account = "2222".into();
         assert!(p.command().unwrap_err().to_string().contains("12-digit"));
     }
 
     #[test]
     fn recognizes_only_keyless_commands() {
+        let bin = abs("/usr/bin/keyless");
+        let spaced = abs("/opt/my tools/keyless");
         for (line, managed) in [
-            ("/usr/bin/keyless credential-process --role R --account 1 --session s", true),
-            ("'/opt/my tools/keyless' credential-process --session=s --account=1 --role=R", true),
-            ("keyless credential-process --session s --account 1 --role R", false),
-            ("/usr/bin/granted credential-process --profile x", false),
-            ("/usr/bin/keyless whoami --session s --account 1 --role R", false),
-            ("/usr/bin/keyless credential-process --session s --account 1", false),
-            ("/usr/bin/keyless credential-process --session s --account 1 --role R # note", false),
-            ("/usr/bin/keyless credential-process --session s --account 1 --role R --x y", false),
+            (format!("{bin} credential-process --role R --account 1 --session s"), true),
+            (format!("\"{spaced}\" credential-process --session=s --account=1 --role=R"), true),
+            // Single quotes group on Unix only (botocore and cmd.exe on Windows keep them).
+            (
+                format!("'{spaced}' credential-process --session s --account 1 --role R"),
+                !cfg!(windows),
+            ),
+            ("keyless credential-process --session s --account 1 --role R".into(), false),
+            (format!("{} credential-process --profile x", abs("/usr/bin/granted")), false),
+            (format!("{bin} whoami --session s --account 1 --role R"), false),
+            (format!("{bin} credential-process --session s --account 1"), false),
+            (format!("{bin} credential-process --session s --account 1 --role R # note"), false),
+            (format!("{bin} credential-process --session s --account 1 --role R --x y"), false),
         ] {
-            assert_eq!(parse_credential_process(line).is_some(), managed, "{line}");
+            assert_eq!(parse_credential_process(&line).is_some(), managed, "{line}");
+        }
+    }
+
+    #[test]
+    fn splits_words_as_the_tools_of_each_platform_do() {
+        let words = |v: &[&str]| Some(v.iter().map(|w| w.to_string()).collect::<Vec<_>>());
+        // Unix: shlex and sh agree on these; a backslash is never written.
+        assert_eq!(split_words("'/a b/keyless' x", false), words(&["/a b/keyless", "x"]));
+        assert_eq!(split_words("\"/a b/keyless\" x", false), words(&["/a b/keyless", "x"]));
+        assert_eq!(split_words("/a\\b/keyless x", false), None);
+        // Windows: backslashes are path separators, only double quotes group.
+        assert_eq!(
+            split_words(r#""C:\Program Files\keyless\keyless.exe" credential-process"#, true),
+            words(&[r"C:\Program Files\keyless\keyless.exe", "credential-process"])
+        );
+        assert_eq!(
+            split_words(r"C:\Users\me\keyless.exe x", true),
+            words(&[r"C:\Users\me\keyless.exe", "x"])
+        );
+        for bad in [r"'C:\a b\keyless.exe' x", r#""C:\a\" x"#, r"C:\%USERPROFILE%\k.exe x"] {
+            assert_eq!(split_words(bad, true), None, "{bad}");
         }
     }
 
@@ -609,7 +670,7 @@ mod tests {
     fn lists_profiles_and_which_are_managed() {
         let text = format!(
             "[default]\nregion = a\n[profile dev]\ncredential_process = {}\n[sso-session acme]\nsso_region = r\n[profile dev]\nregion = b\n[profile hand]\ncredential_process = /bin/other\n",
-            cp(BIN).command().unwrap()
+            cp(&abs(BIN)).command().unwrap()
         );
         let doc = Document::parse(&text);
         let all = config_profiles(&doc);
@@ -619,7 +680,7 @@ mod tests {
         let managed = managed_profiles(&doc);
         assert_eq!(managed.len(), 1);
         assert_eq!(managed[0].0.name, "dev");
-        assert_eq!(managed[0].1, cp(BIN));
+        assert_eq!(managed[0].1, cp(&abs(BIN)));
     }
 
     #[test]
@@ -627,16 +688,20 @@ mod tests {
         let mut doc = Document::parse(
             "[profile dev]\nsso_session = acme\nsso_account_id = 111111111111\nsso_role_name = Developer\noutput = json\nregion = us-east-1\n",
         );
-        assert!(set_managed_profile(&mut doc, "dev", &cp(BIN), Some("ap-northeast-2")).unwrap());
+        assert!(
+            set_managed_profile(&mut doc, "dev", &cp(&abs(BIN)), Some("ap-northeast-2")).unwrap()
+        );
         assert_eq!(
             doc.to_string(),
             format!(
                 "[profile dev]\noutput = json\nregion = ap-northeast-2\ncredential_process = {}\n",
-                cp(BIN).command().unwrap()
+                cp(&abs(BIN)).command().unwrap()
             )
         );
-        assert!(!set_managed_profile(&mut doc, "dev", &cp(BIN), Some("ap-northeast-2")).unwrap());
-        assert!(set_managed_profile(&mut doc, "bad name", &cp(BIN), None).is_err());
+        assert!(
+            !set_managed_profile(&mut doc, "dev", &cp(&abs(BIN)), Some("ap-northeast-2")).unwrap()
+        );
+        assert!(set_managed_profile(&mut doc, "bad name", &cp(&abs(BIN)), None).is_err());
     }
 
     #[test]
