@@ -44,7 +44,10 @@ impl<S: Store> Indexed<S> {
         f(&mut keys);
         keys.sort();
         keys.dedup();
-        if keys != before {
+        if keys.is_empty() && !before.is_empty() {
+            // The last entry is gone: leave nothing behind (logout removes every entry).
+            self.inner.delete(INDEX_KEY)?;
+        } else if keys != before {
             let bytes = serde_json::to_vec(&keys).expect("strings serialize");
             self.inner.set(INDEX_KEY, &bytes)?;
         }
