@@ -446,6 +446,7 @@ fn login_and_credentials_through_the_secret_service() {
     user.assert_no_secret_leaked(&emu, &[&text(&out.stderr)]);
 }
 
+#[cfg(target_os = "linux")] // /proc, core limits and setuid
 #[test]
 fn a_keyless_process_holding_secrets_cannot_dump_core() {
     use std::io::BufRead;

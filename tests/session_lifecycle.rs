@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use keyless::sso::records::{self, Registration, Token};
-use keyless::store::keyutils::KeyutilsStore;
+use keyless::store::Store;
 use support::Emulator;
 use support::user::{REGION, START_URL, User, text};
 
@@ -27,8 +27,8 @@ fn login_args(flow: &str) -> Vec<&str> {
     ]
 }
 
-fn store(user: &User) -> KeyutilsStore {
-    KeyutilsStore::open(&user.namespace).expect("the kernel keyring must be usable")
+fn store(user: &User) -> Box<dyn Store> {
+    keyless::store::open_in("keyutils", &user.namespace).expect("the kernel keyring must be usable")
 }
 
 /// Polls until `ready` holds (the machine may be slow; no fixed sleeps).
@@ -47,7 +47,7 @@ fn an_abandoned_sign_in_does_not_break_refreshing_the_session() {
     let user = User::new(&emu);
     user.login();
     let device_client =
-        records::load::<Registration>(&store(&user), &records::registration_key("acme"))
+        records::load::<Registration>(store(&user).as_ref(), &records::registration_key("acme"))
             .unwrap()
             .expect("a registration")
             .client_id;
@@ -55,7 +55,7 @@ fn an_abandoned_sign_in_does_not_break_refreshing_the_session() {
     // A browser sign-in registers its own client, then is abandoned before the browser answers.
     let mut child = user.spawn(&login_args("--pkce"));
     wait_for("the browser sign-in's registration", || {
-        records::load::<Registration>(&store(&user), &records::registration_key("acme"))
+        records::load::<Registration>(store(&user).as_ref(), &records::registration_key("acme"))
             .unwrap()
             .is_some_and(|r| r.client_id != device_client)
     });
@@ -67,7 +67,8 @@ fn an_abandoned_sign_in_does_not_break_refreshing_the_session() {
     let out = user.credential_process(DEV, "Developer");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(emu.op_count("CreateToken"), before + 1, "one refresh");
-    let token: Token = records::load(&store(&user), &records::token_key("acme")).unwrap().unwrap();
+    let token: Token =
+        records::load(store(&user).as_ref(), &records::token_key("acme")).unwrap().unwrap();
     assert_eq!(token.client.map(|c| c.client_id), Some(device_client));
     user.assert_no_secret_leaked(&emu, &[&text(&out.stderr)]);
 }
@@ -98,7 +99,8 @@ fn logout_after_the_access_token_expired_ends_the_session_at_identity_center() {
     let user = User::new(&emu);
     user.login();
     wait_for("the access token to expire", || {
-        let t: Token = records::load(&store(&user), &records::token_key("acme")).unwrap().unwrap();
+        let t: Token =
+            records::load(store(&user).as_ref(), &records::token_key("acme")).unwrap().unwrap();
         t.expires_at <= keyless::time::now()
     });
     let refreshes = emu.op_count("CreateToken");
@@ -106,7 +108,11 @@ fn logout_after_the_access_token_expired_ends_the_session_at_identity_center() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(emu.op_count("CreateToken"), refreshes + 1, "refreshed to sign out");
     assert_eq!(emu.op_count("Logout"), 1, "the session was ended at Identity Center");
-    assert!(records::load::<Token>(&store(&user), &records::token_key("acme")).unwrap().is_none());
+    assert!(
+        records::load::<Token>(store(&user).as_ref(), &records::token_key("acme"))
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// A refresh the service refuses because an earlier attempt (timed out on our side) already
@@ -119,7 +125,7 @@ fn a_refused_refresh_rereads_the_store_before_asking_to_sign_in() {
     let mut user = User::new(&emu);
     user.login();
     let signed_in: Token =
-        records::load(&store(&user), &records::token_key("acme")).unwrap().unwrap();
+        records::load(store(&user).as_ref(), &records::token_key("acme")).unwrap().unwrap();
 
     // An SSO-OIDC endpoint that, while the refresh is in flight, lets the rotated token land
     // in the store (as the attempt the service honoured would have), then refuses the retry.
@@ -139,8 +145,8 @@ fn a_refused_refresh_rereads_the_store_before_asking_to_sign_in() {
         let (mut stream, _) = listener.accept().unwrap();
         let mut buf = [0u8; 8192];
         let _ = stream.read(&mut buf);
-        let store = KeyutilsStore::open(&namespace).unwrap();
-        records::save(&store, &records::token_key("acme"), &winner).unwrap();
+        let store = keyless::store::open_in("keyutils", &namespace).unwrap();
+        records::save(store.as_ref(), &records::token_key("acme"), &winner).unwrap();
         let body = r#"{"error":"invalid_grant","error_description":"Refresh token already used"}"#;
         let _ = write!(
             stream,
@@ -151,6 +157,7 @@ fn a_refused_refresh_rereads_the_store_before_asking_to_sign_in() {
 
     let out = user.credential_process(DEV, "Developer");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let now: Token = records::load(&store(&user), &records::token_key("acme")).unwrap().unwrap();
+    let now: Token =
+        records::load(store(&user).as_ref(), &records::token_key("acme")).unwrap().unwrap();
     assert_eq!(now.access_token.expose(), &rotated);
 }
