@@ -15,8 +15,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use keyless::sso::records;
-use keyless::store::Store;
-use keyless::store::keyutils::KeyutilsStore;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyless");
 const ACCOUNT: &str = "111111111111";
@@ -192,7 +190,7 @@ fn main() {
         .collect();
 
     // Cold: nothing cached, so each request fetches (one GetRoleCredentials round trip).
-    let store = KeyutilsStore::open(&setup.namespace).unwrap();
+    let store = keyless::store::open_in("keyutils", &setup.namespace).unwrap();
     let role_key = records::role_key("bench", ACCOUNT, ROLE);
     let mut cold: Vec<Duration> = (0..100)
         .map(|_| {

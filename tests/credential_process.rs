@@ -1,5 +1,7 @@
 //! The `credential_process` helper as AWS's own clients use it: botocore, the AWS CLI and the
 //! Rust SDK run it from a profile; bursts of concurrent cold calls make one AWS call.
+// Unix only (lock directory modes, symlinks and flock); Windows is exercised end to end by tests/wine/e2e.py.
+#![cfg(unix)]
 
 mod support;
 

@@ -1,4 +1,6 @@
 //! Signing in, refreshing and signing out against the emulator, with real keychains.
+// Unix only (shell-script browsers, Unix modes and /proc); Windows is exercised end to end by tests/wine/e2e.py.
+#![cfg(unix)]
 
 mod support;
 

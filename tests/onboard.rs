@@ -5,6 +5,8 @@
 //! under the test HOME or the output.
 //!
 //! Needs `KEYLESS_TEST_PYTHON` (a Python with botocore and the AWS CLI) and the kernel keyring.
+// Unix only (Unix file modes of backups and of the binary's folders); Windows is exercised end to end by tests/wine/e2e.py.
+#![cfg(unix)]
 
 mod support;
 

@@ -179,6 +179,7 @@ fn kernel_keyring_lists_every_entry_of_a_crowded_user_keyring() {
     assert_eq!(listed, keys);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn chunking_splits_large_values_and_cleans_up_parts() {
     let store = Chunked::new(KeyutilsStore::open(&namespace()).unwrap(), 100);
@@ -308,6 +309,7 @@ fn a_malformed_settings_file_is_an_error_not_another_store() {
     assert!(err.contains("config.toml is not valid") && err.contains("fix or remove"), "{err}");
 }
 
+#[cfg(target_os = "linux")]
 /// The kernel's expiry column of `/proc/keys` for the entry `description`, if it is listed
 /// (`perm`, a time left such as `59m`, or `expd`).
 fn kernel_expiry(description: &str) -> Option<String> {
@@ -317,6 +319,7 @@ fn kernel_expiry(description: &str) -> Option<String> {
         .and_then(|l| l.split_whitespace().nth(3).map(str::to_string))
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn kernel_keyring_entries_expire_with_what_they_hold() {
     use support::Emulator;
