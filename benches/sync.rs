@@ -156,6 +156,7 @@ impl Drop for Home {
 }
 
 /// Waits for a child and returns its exit code and peak RSS (KiB), from `wait4`.
+#[cfg(unix)]
 #[allow(unsafe_code)]
 fn wait_with_rss(child: &Child) -> (i32, i64) {
     let mut status = 0;
@@ -273,7 +274,16 @@ fn linear() {
     }
 }
 
+#[cfg(not(unix))]
+fn wait_with_rss(_child: &Child) -> (i32, i64) {
+    unreachable!("main refuses to run without wait4")
+}
+
 fn main() {
+    if !cfg!(unix) {
+        eprintln!("this benchmark measures peak memory with wait4: run it on Linux or macOS");
+        std::process::exit(2);
+    }
     let which: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let all = which.is_empty();
     println!("keyless profiles sync, end to end (sign-in excluded); load at start {}", load());

@@ -114,6 +114,7 @@ fn kernel_keyring_entries_are_for_the_possessor_and_the_user_only() {
     assert_eq!((perm >> 16) & view_read, view_read, "the user cannot read it: {desc}");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn a_full_kernel_key_quota_is_an_error_that_names_it() {
     // A single entry larger than a user's whole key quota cannot be stored. The test runs as a
@@ -139,6 +140,7 @@ fn a_full_kernel_key_quota_is_an_error_that_names_it() {
     assert!(out.status.success() && text.contains("1 passed"), "child failed:\n{text}");
 }
 
+#[cfg(target_os = "linux")]
 /// The real user ID, read from /proc (the tests do not use unsafe code).
 fn real_uid() -> u32 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -146,6 +148,7 @@ fn real_uid() -> u32 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 #[ignore = "runs inside a_full_kernel_key_quota_is_an_error_that_names_it, as a user of its own"]
 fn child_full_kernel_key_quota() {
@@ -162,6 +165,7 @@ fn child_full_kernel_key_quota() {
     assert!(store.get("token:big").unwrap().is_none(), "nothing half-stored");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn kernel_keyring_lists_every_entry_of_a_crowded_user_keyring() {
     // More links than the 1,024 a 4 KiB read of the user keyring returns: every one is listed
