@@ -75,11 +75,16 @@ impl Home {
         let token = Token {
             access_token: Secret::new(t["accessToken"].as_str().unwrap().to_string()),
             expires_at: now + t["expiresIn"].as_i64().unwrap(),
-            refresh_token: None,
+            refresh_token: t["refreshToken"].as_str().map(|r| Secret::new(r.to_string())),
             start_url: START_URL.into(),
             region: REGION.into(),
             signed_in_at: now,
-            client: None,
+            // The client the refresh token belongs to, kept with it as `keyless login` does.
+            client: Some(records::TokenClient {
+                client_id: t["clientId"].as_str().unwrap().to_string(),
+                client_secret: Secret::new(t["clientSecret"].as_str().unwrap().to_string()),
+                expires_at: t["clientSecretExpiresAt"].as_i64().unwrap(),
+            }),
         };
         records::save(self.store().as_ref(), &records::token_key(session), &token).unwrap();
         token

@@ -230,6 +230,7 @@ impl Emulator {
         let mut out = r.json();
         out["clientId"] = reg["clientId"].clone();
         out["clientSecret"] = reg["clientSecret"].clone();
+        out["clientSecretExpiresAt"] = reg["clientSecretExpiresAt"].clone();
         out
     }
 
