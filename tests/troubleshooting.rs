@@ -7,7 +7,11 @@
 //! that keyless assembles from several pieces are listed in [`NOT_VERBATIM`] with where they
 //! come from; each of those must still be in the doc, so the list cannot go stale either.
 
+mod support;
+
 use std::path::Path;
+
+use support::user::{REGION, START_URL, User, text};
 
 /// Documented messages that are not one string in keyless's source, and why.
 const NOT_VERBATIM: &[(&str, &str)] = &[
@@ -276,4 +280,83 @@ fn the_cell_reader_finds_messages_with_backticks_and_skips_remarks() {
     );
     assert_eq!(messages("`a` / `b {x}` (`logout`)"), ["a", "b {x}"]);
     assert_eq!(pieces("error: could not run `{program}`: {reason}"), ["could not run `"]);
+}
+
+// The messages the user sees, produced for real: each case runs keyless as a user would and
+// checks the documented message, its fix and the exit code the doc's preamble promises.
+
+/// Runs keyless for `user` and returns (exit code, stderr).
+fn fails(user: &User, args: &[&str]) -> (Option<i32>, String) {
+    let out = user.run(args);
+    assert!(out.stdout.is_empty(), "an error printed to stdout: {}", text(&out.stdout));
+    (out.status.code(), text(&out.stderr))
+}
+
+/// A user whose identity endpoints lead nowhere: none of these cases may get that far.
+fn offline_user() -> User {
+    User::with_endpoint("http://127.0.0.1:9")
+}
+
+#[test]
+fn choosing_an_sso_session_explains_what_is_missing() {
+    let user = offline_user();
+    let (code, err) = fails(&user, &["login", "--no-browser"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("error: no SSO session is configured"), "{err}");
+    assert!(err.contains("hint: run `keyless onboard`"), "{err}");
+
+    std::fs::write(
+        user.config_path(),
+        format!(
+            "[sso-session alpha]\nsso_start_url = {START_URL}\nsso_region = {REGION}\n\n[sso-session beta]\nsso_start_url = {START_URL}\nsso_region = {REGION}\n"
+        ),
+    )
+    .unwrap();
+    let (code, err) = fails(&user, &["login", "--no-browser"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("error: several SSO sessions are configured; name one with --session"),
+        "{err}"
+    );
+    assert!(err.contains("alpha") && err.contains("beta"), "the hint lists them: {err}");
+
+    let (code, err) =
+        fails(&user, &["login", "--start-url", START_URL, "--region", REGION, "--no-browser"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("error: --start-url needs --session NAME"), "{err}");
+    assert!(err.contains("--session acme"), "{err}");
+
+    let (code, err) = fails(
+        &user,
+        &["login", "--session", "no/slash", "--start-url", START_URL, "--region", REGION],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("error: `no/slash` is not a valid SSO session name"), "{err}");
+}
+
+#[test]
+fn without_a_home_directory_it_says_how_to_name_the_files() {
+    let user = offline_user();
+    let mut cmd = user.keyless(&["login", "--no-browser"]);
+    cmd.env_remove("HOME").env_remove("AWS_CONFIG_FILE").env_remove("AWS_SHARED_CREDENTIALS_FILE");
+    let out = support::user::run_bounded(cmd, 60);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("error: cannot find your home directory: HOME is not set"), "{err}");
+    assert!(err.contains("AWS_CONFIG_FILE"), "{err}");
+}
+
+#[test]
+fn the_emulator_names_the_option_that_is_wrong() {
+    let user = offline_user();
+    for (args, message) in [
+        (&["--addr", "nope"][..], "is not an address like 127.0.0.1:0"),
+        (&["--fault-rate", "2"], "--fault-rate must be between 0.0 and 1.0"),
+        (&["--rate-limit", "0"], "--rate-limit must be a positive number"),
+    ] {
+        let all = [&["emulator", "serve"][..], args].concat();
+        let (code, err) = fails(&user, &all);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
 }
