@@ -519,3 +519,96 @@ fn without_a_profile_or_a_terminal_it_names_the_missing_flag() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// A sign-in endpoint that records the one request it gets and answers with a sign-in token.
+fn recording_signin_endpoint() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+            head.push(byte[0]);
+        }
+        let _ = tx.send(String::from_utf8_lossy(&head).into_owned());
+        let body = r#"{"SigninToken":"recorded-signin-token"}"#;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    });
+    (url, rx)
+}
+
+#[test]
+fn the_sign_in_token_request_is_the_one_aws_documents() {
+    // AWS's documented request ("Enable custom identity broker access to the AWS console"):
+    // GET /federation?Action=getSigninToken&SessionDuration=<seconds>&Session=<URL-encoded
+    // JSON {"sessionId", "sessionKey", "sessionToken"}>, holding the role's temporary
+    // credentials. Checked against that parameter set and the credentials the emulator issued.
+    let emu = Emulator::start(&["--auto-approve"]);
+    let (signin, recorded) = recording_signin_endpoint();
+    let mut home = Home::with_emulator("console-doc-request", &emu);
+    home.env.push(("AWS_ENDPOINT_URL_SIGNIN".into(), signin.clone()));
+    home.seed_session(&emu, "acme");
+    home.write_config(&Home::managed_profile(
+        "acme-dev",
+        &support::keyless_bin(),
+        "acme",
+        DEV,
+        "Developer",
+    ));
+    let out = home.run(&[
+        "console",
+        "--profile",
+        "acme-dev",
+        "--federate",
+        "--print",
+        "--duration",
+        "7200",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let head = recorded.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+    let target = head.lines().next().unwrap();
+    let path = target
+        .strip_prefix("GET ")
+        .and_then(|t| t.strip_suffix(" HTTP/1.1"))
+        .unwrap_or_else(|| panic!("not a GET: {target}"));
+    let (route, query) = path.split_once('?').unwrap();
+    assert_eq!(route, "/federation");
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(names, ["Action", "SessionDuration", "Session"], "{path}");
+    assert_eq!(pairs[0].1, "getSigninToken");
+    assert_eq!(pairs[1].1, "7200");
+    let session: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&pairs[2].1).expect("Session is JSON");
+    let mut keys: Vec<&str> = session.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["sessionId", "sessionKey", "sessionToken"]);
+    let issued = emu.secrets();
+    assert!(session["sessionId"].as_str().unwrap().starts_with("ASIA"), "{session:?}");
+    for k in ["sessionKey", "sessionToken"] {
+        assert!(
+            issued.iter().any(|s| Some(s.as_str()) == session[k].as_str()),
+            "{k} is not what the emulator issued"
+        );
+    }
+    // And the login URL spends the recorded token, built as the documented procedure builds it.
+    let url = text(&out.stdout).trim().to_string();
+    assert_eq!(
+        url,
+        documented_login_url(
+            &signin,
+            "keyless",
+            "https://console.aws.amazon.com/",
+            "recorded-signin-token"
+        )
+    );
+    home.assert_no_secret_leaked(&emu, &[], &[&url, &text(&out.stderr)]);
+}
