@@ -360,3 +360,21 @@ fn the_emulator_names_the_option_that_is_wrong() {
         assert!(err.contains(message), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_config_file_that_is_not_utf8_is_named_as_such_not_as_a_permissions_problem() {
+    let user = offline_user();
+    let original = b"[default]\nregion = caf\xe9\n";
+    std::fs::write(user.config_path(), original).unwrap();
+    let shown = user.config_path().display().to_string();
+    for args in [&["status"][..], &["profiles", "sync", "--yes"]] {
+        let (code, err) = fails(&user, args);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("error: {shown} is not valid UTF-8; keyless will not read it")),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("re-save it as UTF-8") && !err.contains("permissions"), "{err}");
+    }
+    assert_eq!(std::fs::read(user.config_path()).unwrap(), original, "the file is untouched");
+}

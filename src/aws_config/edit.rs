@@ -231,6 +231,13 @@ pub fn read_document(path: &Path) -> anyhow::Result<Document> {
     match fs::read_to_string(path) {
         Ok(text) => Ok(Document::parse(&text)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Document::parse("")),
+        // Not a permissions problem: say what is wrong with the file.
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(Error::user(format!(
+            "{} is not valid UTF-8; keyless will not read it",
+            path.display()
+        ))
+        .hint("neither AWS SDK reads such a file: fix or re-save it as UTF-8")
+        .into()),
         Err(e) => Err(Error::user(format!("cannot read {}: {e}", path.display()))
             .hint(format!("check the permissions of {}", path.display()))
             .into()),
