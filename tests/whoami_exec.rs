@@ -231,3 +231,18 @@ fn on_a_terminal_a_fuzzy_picker_offers_profiles_most_recent_first() {
     assert_eq!(std::fs::read_to_string(recent).unwrap(), "acme-prod\nsandbox\n");
     user.assert_no_secret_leaked(&emu, &[]);
 }
+
+#[test]
+fn on_a_terminal_without_any_profile_it_says_how_to_create_them() {
+    // Nothing to pick, so nothing is asked of AWS: the endpoint leads nowhere.
+    let user = User::with_endpoint("http://127.0.0.1:9");
+    let bin = support::keyless_bin();
+    let out = support::user::run_bounded(
+        user.python(&["-c", support::PTY_DRIVER, "[]", bin.as_str(), "whoami"]),
+        120,
+    );
+    let transcript = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{transcript}\n{}", text(&out.stderr));
+    assert!(transcript.contains("error: there are no AWS profiles to pick from"), "{transcript}");
+    assert!(transcript.contains("`keyless onboard` (or `keyless profiles sync`)"), "{transcript}");
+}
