@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian machine, then runs all of it:
 # formatting, clippy, the Rust tests (unit + integration, against the emulator and real
-# keychains) and the Python tests (botocore and the AWS CLI as judges).
+# keychains), the Python tests (botocore and the AWS CLI as judges), then scripts/cross.sh
+# (macOS and Windows: cross clippy, the Windows build, its tests and an end-to-end run under Wine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -37,8 +38,8 @@ fi
 # --- Rust ------------------------------------------------------------------------------
 step "cargo fmt --check"
 cargo fmt --all -- --check
-step "shellcheck install.sh"
-shellcheck install.sh
+step "shellcheck install.sh scripts/*.sh"
+shellcheck install.sh scripts/*.sh
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 step "cargo build"
@@ -53,3 +54,7 @@ cargo test --locked --bench credential_process
 # --- Python tests ----------------------------------------------------------------------
 step "pytest (botocore and the AWS CLI against the emulator)"
 PATH="$root/.venv/bin:$PATH" .venv/bin/python -m pytest -q tests/python
+
+# --- macOS and Windows -------------------------------------------------------------------
+step "macOS and Windows: cross lint, Windows build and tests under Wine (scripts/cross.sh)"
+./scripts/cross.sh
