@@ -118,6 +118,10 @@ fn messages(cell: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
+        if !cell.is_char_boundary(i) {
+            i += 1;
+            continue;
+        }
         if cell[i..].starts_with("``") && cell[i + 2..].contains("``") {
             let end = i + 2 + cell[i + 2..].find("``").unwrap();
             out.push(cell[i + 2..end].to_string());
@@ -189,9 +193,23 @@ fn pieces(message: &str) -> Vec<String> {
 fn documented() -> Vec<(usize, String)> {
     let doc = std::fs::read_to_string(repo("docs/troubleshooting.md")).unwrap();
     let mut out = Vec::new();
-    for (n, line) in doc.lines().enumerate() {
-        let Some(row) = line.strip_prefix("| ") else { continue };
-        if row.starts_with("message") || row.starts_with("---") {
+    // Only tables whose first column is a message (`message`, `error (code: message)`, …) list
+    // messages; others (symptoms on systems the suite cannot run) are prose.
+    let lines: Vec<&str> = doc.lines().collect();
+    let mut in_messages = false;
+    for (n, line) in lines.iter().enumerate() {
+        if line.starts_with("|---") {
+            continue;
+        }
+        let Some(row) = line.strip_prefix("| ") else {
+            in_messages = false;
+            continue;
+        };
+        if lines.get(n + 1).is_some_and(|next| next.starts_with("|---")) {
+            in_messages = row.split(" | ").next().unwrap().contains("message");
+            continue;
+        }
+        if !in_messages {
             continue;
         }
         let cell = row.split(" | ").next().unwrap();
