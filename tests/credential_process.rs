@@ -603,6 +603,7 @@ fn without_home_or_a_runtime_dir_locks_go_to_the_users_cache_not_tmp() {
     assert_eq!(mode & 0o777, 0o700);
 }
 
+#[cfg(target_os = "linux")] // the Secret Service and the kernel keyring
 #[test]
 fn with_the_secret_service_role_credentials_are_cached_in_the_kernel_keyring() {
     use keyless::store::Store;
