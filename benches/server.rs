@@ -37,7 +37,8 @@ impl Setup {
             .env("HOME", &self.home)
             .env("XDG_RUNTIME_DIR", &self.home)
             .env("AWS_CONFIG_FILE", self.home.join("config"))
-            .env("AWS_ENDPOINT_URL", &self.url)
+            .env("AWS_ENDPOINT_URL_SSO_OIDC", &self.url)
+            .env("AWS_ENDPOINT_URL_SSO", &self.url)
             .env("KEYLESS_STORE", "keyutils")
             .env("KEYLESS_STORE_NAMESPACE", &self.namespace)
             .stdin(Stdio::null());
