@@ -22,7 +22,8 @@ fn signed_in(emulator_args: &[&str]) -> (Emulator, User) {
 
 /// A running `keyless serve` and the two lines it printed.
 struct Served {
-    child: Child,
+    /// `None` once stopped; a test that fails before stopping it kills it on drop.
+    child: Option<Child>,
     uri: String,
     token: String,
     /// The rest of stdout, read to its end (empty when keyless printed only the two lines).
@@ -47,7 +48,7 @@ impl Served {
         std::thread::spawn(move || {
             let _ = tx.send(lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
         });
-        Served { child, uri, token, rest }
+        Served { child: Some(child), uri, token, rest }
     }
 
     fn addr(&self) -> &str {
@@ -59,13 +60,23 @@ impl Served {
     }
 
     /// Stops the server with SIGTERM and returns its stderr (after checking it exited 0).
-    fn stop(self) -> String {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let out = wait_bounded(self.child, 30);
+    fn stop(mut self) -> String {
+        let child = self.child.take().expect("running");
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let out = wait_bounded(child, 30);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "serve did not stop cleanly: {err}");
         assert!(err.contains("keyless: stopped"), "{err}");
         err
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
