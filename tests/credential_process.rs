@@ -632,3 +632,16 @@ fn with_the_secret_service_role_credentials_are_cached_in_the_kernel_keyring() {
     user.assert_no_secret_leaked(&emu, &[]);
     kernel.delete("role:acme:111111111111:Developer").unwrap();
 }
+
+/// The warm path's start-up is mostly the loader relocating the executable; on Linux it is
+/// linked position-dependent so there is nothing to relocate (docs/performance.md).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn linux_binary_is_linked_position_dependent() {
+    let bytes = std::fs::read(support::keyless_bin()).unwrap();
+    assert_eq!(&bytes[..4], b"\x7fELF");
+    // e_type, little-endian, at offset 16: 2 = ET_EXEC (position-dependent), 3 = ET_DYN (PIE).
+    let e_type = u16::from_le_bytes([bytes[16], bytes[17]]);
+    let want = if std::env::var("KEYLESS_PIE").as_deref() == Ok("1") { 3 } else { 2 };
+    assert_eq!(e_type, want, "ELF type of {}", support::keyless_bin());
+}
