@@ -584,12 +584,15 @@ mod tests {
 
     #[test]
     fn a_role_name_starting_with_a_dash_reads_back() {
-        let mut p = cp(BIN);
+        let mut p = cp(&abs(BIN));
         p.role = "-Ops".into();
         let line = p.command().unwrap();
         assert_eq!(
             line,
-            "/home/me/.local/bin/keyless credential-process --session acme --account 111111111111 --role=-Ops"
+            format!(
+                "{} credential-process --session acme --account 111111111111 --role=-Ops",
+                abs(BIN)
+            )
         );
         assert_eq!(parse_credential_process(&line), Some(p));
         // The separate form stays refused: `--role --account` is not a role named `--account`.
@@ -708,7 +711,7 @@ mod tests {
     fn keys_in_config_profiles_and_other_credential_settings_are_found() {
         let text = format!(
             "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s\nregion = x\n[profile ops]\nrole_arn = arn\nSource_Profile = default\nrole_arn = arn2\n[profile mine]\ncredential_process = {}\nsso_session = acme\n[profile other]\ncredential_process = /bin/other\n",
-            cp(BIN).command().unwrap()
+            cp(&abs(BIN)).command().unwrap()
         );
         let doc = Document::parse(&text);
         let keys = config_static_keys(&doc);
@@ -727,12 +730,12 @@ mod tests {
         let mut doc = Document::parse(
             "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s\nsso_role_name = x\n",
         );
-        set_managed_profile_keeping_keys(&mut doc, "default", &cp(BIN), None).unwrap();
+        set_managed_profile_keeping_keys(&mut doc, "default", &cp(&abs(BIN)), None).unwrap();
         assert_eq!(
             doc.to_string(),
             format!(
                 "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s\ncredential_process = {}\n",
-                cp(BIN).command().unwrap()
+                cp(&abs(BIN)).command().unwrap()
             )
         );
     }
