@@ -15,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-step() { printf '\n==> %s\n' "$*"; }
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/keyless-cross"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
@@ -26,17 +27,7 @@ windows=x86_64-pc-windows-gnu
 macs=(aarch64-apple-darwin x86_64-apple-darwin)
 
 # --- system packages: MinGW for Windows, Wine to run the result ----------------------------
-packages=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  step "installing Debian packages: ${missing[*]}"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+ensure_debian_packages gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
 
 # --- Rust targets --------------------------------------------------------------------------
 installed=$(rustup target list --installed)

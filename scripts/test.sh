@@ -7,22 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-step() { printf '\n==> %s\n' "$*"; }
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 # --- system packages ---------------------------------------------------------------------
 # chromium + chromium-driver: the real-browser sign-in tests; shellcheck: install.sh.
-packages=(gnome-keyring dbus libsecret-tools keyutils util-linux python3-venv
-  chromium chromium-driver shellcheck)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  step "installing Debian packages: ${missing[*]}"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+ensure_debian_packages gnome-keyring dbus libsecret-tools keyutils util-linux python3-venv chromium chromium-driver shellcheck
 
 # --- Python judges (botocore + AWS CLI from PyPI, pinned) ------------------------------------
 req=tests/python/requirements.txt
