@@ -4,22 +4,8 @@
 
 mod support;
 
-use support::user::{REGION, START_URL, User, text, wait_bounded};
+use support::user::{REGION, START_URL, User, login_args, text, wait_bounded};
 use support::{Emulator, read_stderr_until, request};
-
-fn login_args(flow: &str) -> Vec<&str> {
-    vec![
-        "login",
-        "--session",
-        "acme",
-        "--start-url",
-        START_URL,
-        "--region",
-        REGION,
-        flow,
-        "--no-browser",
-    ]
-}
 
 /// `keyless status --json`, after proving that neither it nor the plain `status` prints (or
 /// writes) any token the emulator actually issued.

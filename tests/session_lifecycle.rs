@@ -9,23 +9,9 @@ use std::time::{Duration, Instant};
 use keyless::sso::records::{self, Registration, Token};
 use keyless::store::Store;
 use support::Emulator;
-use support::user::{REGION, START_URL, User, text};
+use support::user::{User, login_args, text};
 
 const DEV: &str = "111111111111";
-
-fn login_args(flow: &str) -> Vec<&str> {
-    vec![
-        "login",
-        "--session",
-        "acme",
-        "--start-url",
-        START_URL,
-        "--region",
-        REGION,
-        flow,
-        "--no-browser",
-    ]
-}
 
 fn store(user: &User) -> Box<dyn Store> {
     keyless::store::open_in("keyutils", &user.namespace).expect("the kernel keyring must be usable")

@@ -12,6 +12,22 @@ use super::{Emulator, TempDir, keyless_bin};
 pub const START_URL: &str = "https://d-1234567890.awsapps.com/start";
 pub const REGION: &str = "ap-northeast-2";
 
+/// `keyless login` for the `acme` session with `flow` (`--device-code` or `--browser`), never
+/// opening a browser.
+pub fn login_args(flow: &str) -> Vec<&str> {
+    vec![
+        "login",
+        "--session",
+        "acme",
+        "--start-url",
+        START_URL,
+        "--region",
+        REGION,
+        flow,
+        "--no-browser",
+    ]
+}
+
 pub struct User {
     pub home: TempDir,
     pub endpoint: String,
