@@ -239,7 +239,11 @@ fn source() -> String {
     let mut raw = String::new();
     walk(&repo("src"), &mut raw);
     raw.push_str(&std::fs::read_to_string(repo("install.sh")).unwrap());
-    // `"…\` + newline + indentation continues a Rust string.
+    join_continuations(&raw)
+}
+
+/// Joins Rust string continuations: `"…\` + newline + indentation continues a string.
+fn join_continuations(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut lines = raw.split('\n').peekable();
     while let Some(l) = lines.next() {
@@ -276,6 +280,187 @@ fn every_documented_message_is_still_printed() {
         "docs/troubleshooting.md lists messages keyless does not print (fix the entry, or list it in NOT_VERBATIM with where it comes from):\n{}",
         stale.join("\n")
     );
+}
+
+/// Documented messages that no test produces, and why none can: each needs a system the suite
+/// cannot build. Every other message must be produced by a test that checks the text.
+const NOT_PRODUCED: &[(&str, &str)] = &[];
+
+/// Documented messages no test produces yet. Each goes from this list when a test shows the
+/// user its text (the check below fails while a proven message is still listed), so the list
+/// only shrinks.
+const TO_PROVE: &[&str] = &[
+    "{VAR} points at plain http (`{url}`): identity endpoints need https",
+    "the SSO session `{session}` is no longer valid (expired, signed out or revoked)",
+    "could not refresh the SSO session `{session}`: {reason}",
+    "could not reach the Identity Center sign-in service at {endpoint}: {reason}",
+    "the browser sign-in did not finish within {n}s",
+    "the sign-in failed in the browser: {error}",
+    "the sign-in code was not accepted: {reason}",
+    "keyless will not open `{url}` in a browser: it opens only https addresses (and http to this machine)",
+    "the sign-in code expired before it was approved",
+    "(ignored a request to the sign-in callback that was not for this sign-in; still waiting)",
+    "the browser returned no authorization code",
+    "{url} belongs to IAM Identity Center in {region}; signing in there.",
+    "Identity Center rejected the stored sign-in client: {reason}; registering a new one and starting the sign-in again.",
+    "warning: could not end `{session}` at Identity Center ({reason}); the local copy is removed anyway",
+    "keyless {command} needs a profile: --profile is missing (and AWS_PROFILE is not set)",
+    "invalid value '{value}' for '--region <REGION>': `{value}` is not an AWS region (e.g. us-east-1, eu-west-2)",
+    "AWS kept throttling the request for role credentials (TooManyRequests)",
+    "the SSO portal kept failing: {reason}",
+    "listing accounts failed: …",
+    "listing roles in {account} failed: …",
+    "STS GetCallerIdentity failed: {reason}",
+    "another keyless process has held the lock for `{name}` for {n}s",
+    "the lock directory {dir} is open to other users (mode {mode}); keyless only keeps its locks in a directory that is yours alone",
+    "the lock directory {dir} belongs to another user (uid {uid}); …",
+    "… is not a directory (a symlink or a file is in its place); …",
+    "the lock file {file} is a symlink; keyless does not follow links in its lock directory",
+    "there is no private directory for keyless's lock files: neither XDG_RUNTIME_DIR nor a home directory is set",
+    "cannot create the lock directory {dir}: {reason}",
+    "profile `{profile}` is not a keyless profile (…), so keyless cannot serve it",
+    "{addr} is not a loopback address: …",
+    "cannot listen on {addr}: {reason}",
+    "keyless: warning: listening on {addr}, which is not loopback: …",
+    "keyless: warning: AWS SDKs refuse a plain-http credentials endpoint at {ip}; …",
+    "keyless: warning: profile `{profile}` cannot be served yet: {error}",
+    "keyless: warning: the `default` profile in the AWS config has `{key}`; SDKs in the command use those before the endpoint",
+    "Received non 200 response 503 from container metadata: {\"Code\":\"CredentialsUnavailable\",\"Message\":\"…\"}",
+    "Non-success status from HTTP credential provider: 503",
+    "Received non 200 response 401/403 from container metadata",
+    "Non-success status from HTTP credential provider: 401`/`403",
+    "Unsupported host '{host}'.  Can only retrieve metadata from a loopback address or one of these hosts: …",
+    "invalid full URI for ECS provider (…)",
+    "nothing is served at {path}; this endpoint serves {paths}",
+    "profile `{profile}` uses long-lived access keys, which cannot sign in to the console",
+    "profile `{profile}` has no credentials",
+    "could not reach the AWS sign-in endpoint: {reason}",
+    "the AWS sign-in endpoint answered without a sign-in token",
+    "could not open a browser: {reason}",
+    "cannot listen on the loopback address to hand the URL to the browser: {reason}",
+    "the browser did not come for the console sign-in within 120 s",
+    "invalid value '{value}' for '--service <SERVICE>': `{value}` is not a console service name",
+    "the secret-service keychain is locked",
+    "the secret-service keychain is not available: {reason}",
+    "the secret-service keychain is not available: the Secret Service has no default (login) keyring; keyless does not store tokens in its in-memory session collection",
+    "the keyutils keychain is not available: {reason}",
+    "the {store} keychain is not available: `{store}` does not exist on this operating system",
+    "the {store} keychain failed: {reason}",
+    "{file} is not valid UTF-8; keyless will not edit it",
+    "another keyless process is editing {file} (it holds {lock})",
+    "{header} is not a valid section name",
+    "`{name}` is not a valid profile name",
+    "{header}: `{key}` is not a valid key name",
+    "{header}: the value for `{key}` {problem}",
+    "the path to keyless, `{path}",
+    "keyless will not point AWS tools at {path}: the {binary/directory} {path} is writable by {its group/every user} (mode {mode}), so another user could replace it and receive your credentials",
+    "warning: {why}; profiles will run {path} anyway (--allow-binary-writable-by-others)",
+    " / `… contains {character}, which the AWS CLI and the AWS SDKs read differently in a credential_process command",
+    "kept {key} in profile `{profile}`: profile `{profile}` in {config} also has {settings}, which replacing it would drop; …",
+    "kept {key} in profile `{profile}`: you have no SSO access to account {account}; …",
+    "kept {key} in profile `{profile}`: no role is mapped for account {account} …",
+    "cannot read the team file {file}: {reason}",
+    "IAM at {endpoint} answered badly: {reason}",
+    "the TTLs must be positive numbers of seconds",
+    "--poll-interval must be 0 or more seconds",
+    "SignatureDoesNotMatch: Credential should be scoped to a valid region, not '{region}'.",
+    "SignatureDoesNotMatch: Credential should be scoped to a valid region.",
+    "SignatureDoesNotMatch: Credential should be scoped to correct service: '{service}'.",
+    "The scope {scope} is not registered for this client.",
+    "ForbiddenException: No access",
+    "UnauthorizedException` an hour after signing in",
+    "error: cargo is not installed, and keyless is built from source",
+    "error: the build failed: no C compiler was found",
+    "warning: ~/.local/bin is not on your PATH",
+];
+
+/// Where the suite's tests live: every Rust test file (this one only from its cases, below the
+/// marker, so the tables above cannot count), the `#[cfg(test)]` modules in `src/`, and the
+/// Python and Wine tests. String-continuation line breaks are joined.
+fn test_code() -> String {
+    fn walk(dir: &Path, out: &mut String) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+                continue;
+            }
+            let Some(ext) = p.extension() else { continue };
+            if ext != "rs" && ext != "py" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            let text = if p.ends_with("tests/troubleshooting.rs") {
+                let at = text.find(CASES_MARKER).expect("the cases marker");
+                text[at..].to_string()
+            } else if p.starts_with(repo("src")) {
+                match text.find("#[cfg(test)]") {
+                    Some(at) => text[at..].to_string(),
+                    None => continue,
+                }
+            } else {
+                text
+            };
+            out.push_str(&join_continuations(&text));
+        }
+    }
+    let mut out = String::new();
+    walk(&repo("tests"), &mut out);
+    walk(&repo("src"), &mut out);
+    out
+}
+
+/// Where this file's cases start: the text above it does not count as a test producing a
+/// message.
+const CASES_MARKER: &str = "// The messages the user sees, produced for real";
+
+/// The parts of a message a test must check: its literal pieces without the quotes and
+/// punctuation that a test may leave out around them.
+fn checked_pieces(message: &str) -> Vec<String> {
+    pieces(message)
+        .into_iter()
+        .map(|p| p.trim_matches(|c: char| "`'\":;,. ".contains(c)).to_string())
+        .filter(|p| p.chars().count() >= 6)
+        .collect()
+}
+
+#[test]
+fn every_documented_message_is_produced_by_a_test() {
+    let tests = test_code();
+    let mut unproven = Vec::new();
+    for (line, m) in documented() {
+        if NOT_PRODUCED.iter().any(|(n, _)| *n == m) {
+            continue;
+        }
+        let missing: Vec<String> =
+            checked_pieces(&m).into_iter().filter(|p| !tests.contains(p.as_str())).collect();
+        if TO_PROVE.contains(&m.as_str()) {
+            if missing.is_empty() {
+                unproven.push(format!("line {line}: `{m}` is proven now: drop it from TO_PROVE"));
+            }
+            continue;
+        }
+        if !missing.is_empty() {
+            unproven.push(format!("line {line}: `{m}`: no test checks {missing:?}"));
+        }
+    }
+    assert!(
+        unproven.is_empty(),
+        "{} messages in docs/troubleshooting.md are not produced by any test (write one that shows the user's text, or list the message in NOT_PRODUCED with why it cannot be):\n{}",
+        unproven.len(),
+        unproven.join("\n")
+    );
+}
+
+#[test]
+fn every_message_listed_as_unproven_is_still_documented() {
+    let docs: Vec<String> = documented().into_iter().map(|(_, m)| m).collect();
+    for (m, why) in NOT_PRODUCED {
+        assert!(docs.contains(&m.to_string()), "`{m}` ({why}) is no longer in the doc: drop it");
+    }
+    for m in TO_PROVE {
+        assert!(docs.contains(&m.to_string()), "`{m}` is no longer in the doc: drop it");
+    }
 }
 
 #[test]
