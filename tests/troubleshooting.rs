@@ -9,6 +9,16 @@
 
 mod support;
 
+// The cases by area of the doc, beside the general ones at the end of this file.
+#[path = "troubleshooting/console_config.rs"]
+mod console_config;
+#[path = "troubleshooting/credentials.rs"]
+mod credentials;
+#[path = "troubleshooting/signin.rs"]
+mod signin;
+#[path = "troubleshooting/team_emulator_install.rs"]
+mod team_emulator_install;
+
 use std::path::Path;
 
 use support::user::{REGION, START_URL, User, text};
