@@ -15,53 +15,31 @@
 //! with `/bin/true`.
 #![allow(clippy::print_stdout)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{BIN, Emulator, Home, START_URL, ms, pct};
 use keyless::sso::records::{self, Token};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyless");
 const ACCOUNT: &str = "111111111111";
 const ROLE: &str = "Developer";
 
-struct Setup {
-    home: PathBuf,
-    url: String,
-    namespace: String,
-}
-
-impl Setup {
-    fn command(&self, program: &str) -> Command {
-        let mut c = Command::new(program);
-        for k in [
-            "AWS_PROFILE",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_ENDPOINT_URL",
-            "DBUS_SESSION_BUS_ADDRESS",
-            "DISPLAY",
-            "XDG_CONFIG_HOME",
-        ] {
-            c.env_remove(k);
-        }
-        c.env("HOME", &self.home)
-            .env("XDG_RUNTIME_DIR", &self.home)
-            .env("AWS_CONFIG_FILE", self.home.join("config"))
-            .env("AWS_ENDPOINT_URL_SSO_OIDC", &self.url)
-            .env("AWS_ENDPOINT_URL_SSO", &self.url)
-            .env("KEYLESS_STORE", "keyutils")
-            .env("KEYLESS_STORE_NAMESPACE", &self.namespace)
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn credential_process(&self) -> Command {
-        let mut c = self.command(BIN);
-        c.args(["credential-process", "--session", "bench", "--account", ACCOUNT, "--role", ROLE]);
-        c
-    }
+/// `keyless credential-process` for the benchmark's role.
+fn credential_process(home: &Home) -> Command {
+    home.keyless(&[
+        "credential-process",
+        "--session",
+        "bench",
+        "--account",
+        ACCOUNT,
+        "--role",
+        ROLE,
+    ])
 }
 
 fn run_ok(mut c: Command) -> Duration {
@@ -70,20 +48,6 @@ fn run_ok(mut c: Command) -> Duration {
     let d = t.elapsed();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     d
-}
-
-fn median(v: &mut [Duration]) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn p90(v: &mut [Duration]) -> Duration {
-    v.sort();
-    v[v.len() * 9 / 10]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// Peak RSS (KiB) of the largest child this process has waited for.
@@ -101,18 +65,6 @@ fn children_max_rss_kib() -> i64 {
 #[cfg(not(unix))]
 fn children_max_rss_kib() -> i64 {
     unreachable!("main refuses to run off Linux")
-}
-
-fn stat(url: &str, op: &str) -> u64 {
-    let addr = url.trim_start_matches("http://");
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(s, "GET /_emulator/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let body = &resp[resp.find("\r\n\r\n").unwrap() + 4..];
-    let v: serde_json::Value = serde_json::from_str(body).unwrap();
-    v["operations"][op].as_u64().unwrap_or(0)
 }
 
 /// One raw GetRoleCredentials over a fresh connection, as the SDK makes it.
@@ -134,13 +86,14 @@ fn raw_round_trip(url: &str, token: &str) -> Duration {
 
 /// Re-executed as a child: runs warm calls so that RUSAGE_CHILDREN sees only those.
 fn warm_loop(n: usize) {
-    let setup = Setup {
-        home: PathBuf::from(std::env::var("BENCH_HOME").unwrap()),
+    // The parent's HOME: the parent removes it, so this copy must not.
+    let home = std::mem::ManuallyDrop::new(Home {
+        dir: std::env::var("BENCH_HOME").unwrap().into(),
         url: std::env::var("BENCH_URL").unwrap(),
         namespace: std::env::var("BENCH_NS").unwrap(),
-    };
+    });
     for _ in 0..n {
-        run_ok(setup.credential_process());
+        run_ok(credential_process(&home));
     }
     println!("{}", children_max_rss_kib());
 }
@@ -161,66 +114,41 @@ fn main() {
     if quick {
         println!("smoke run (debug build, few calls): figures are not the budget");
     }
-    let home = std::env::temp_dir().join(format!("keyless-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    let mut emu = Command::new(BIN)
-        .args(["emulator", "serve", "--auto-approve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(emu.stdout.take().unwrap()).read_line(&mut url).unwrap();
-    let setup = Setup {
-        home: home.clone(),
-        url: url.trim().to_string(),
-        namespace: format!("keyless-bench-{}", std::process::id()),
-    };
-    let mut login = setup.command(BIN);
-    login.args([
-        "login",
-        "--session",
-        "bench",
-        "--start-url",
-        "https://d-1234567890.awsapps.com/start",
-        "--region",
-        "ap-northeast-2",
-        "--device-code",
-        "--no-browser",
-    ]);
-    run_ok(login);
-    let store = keyless::store::open_in("keyutils", &setup.namespace).unwrap();
+    let emu = Emulator::start(&[]);
+    let home = Home::new("credential-process", &emu.url);
+    home.login("bench", "ap-northeast-2");
+    let store = keyless::store::open_in("keyutils", &home.namespace).unwrap();
     let role_key = records::role_key("bench", ACCOUNT, ROLE);
     let token: Token =
         records::load(store.as_ref(), &records::token_key("bench")).unwrap().unwrap();
 
     // Warm-up, then warm calls against the no-op baseline, interleaved so that machine noise
     // hits both alike.
-    run_ok(setup.credential_process());
+    run_ok(credential_process(&home));
     let (mut warm, mut noop) = (Vec::new(), Vec::new());
     for _ in 0..n {
-        noop.push(run_ok(setup.command("/bin/true")));
-        warm.push(run_ok(setup.credential_process()));
+        noop.push(run_ok(home.command("/bin/true")));
+        warm.push(run_ok(credential_process(&home)));
     }
     // A second reference: an empty Rust program (same runtime start-up as any Rust binary),
     // built with the release profile's code generation options.
-    let noop_rs = home.join("noop");
-    std::fs::write(home.join("noop.rs"), "fn main() {}").unwrap();
+    let noop_rs = home.dir.join("noop");
+    std::fs::write(home.dir.join("noop.rs"), "fn main() {}").unwrap();
     let built = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
         .args(["-O", "-C", "panic=abort", "-o"])
         .arg(&noop_rs)
-        .arg(home.join("noop.rs"))
+        .arg(home.dir.join("noop.rs"))
         .status()
         .is_ok_and(|s| s.success());
     let mut noop_rust: Vec<Duration> = if built {
-        (0..n).map(|_| run_ok(setup.command(noop_rs.to_str().unwrap()))).collect()
+        (0..n).map(|_| run_ok(home.command(noop_rs.to_str().unwrap()))).collect()
     } else {
         Vec::new()
     };
     let mut version = (0..n / 3)
         .map(|_| {
             run_ok({
-                let mut c = setup.command(BIN);
+                let mut c = home.command(BIN);
                 c.arg("--version");
                 c
             })
@@ -229,9 +157,9 @@ fn main() {
 
     let rss = Command::new(std::env::current_exe().unwrap())
         .args(["--warm-loop", if quick { "5" } else { "50" }])
-        .env("BENCH_HOME", &home)
-        .env("BENCH_URL", &setup.url)
-        .env("BENCH_NS", &setup.namespace)
+        .env("BENCH_HOME", &home.dir)
+        .env("BENCH_URL", &home.url)
+        .env("BENCH_NS", &home.namespace)
         .output()
         .unwrap();
     let rss_kib: i64 = String::from_utf8_lossy(&rss.stdout).trim().parse().unwrap();
@@ -240,20 +168,19 @@ fn main() {
     let (mut cold, mut rtt) = (Vec::new(), Vec::new());
     for _ in 0..n_cold {
         store.delete(&role_key).unwrap();
-        cold.push(run_ok(setup.credential_process()));
-        rtt.push(raw_round_trip(&setup.url, token.access_token.expose()));
+        cold.push(run_ok(credential_process(&home)));
+        rtt.push(raw_round_trip(&home.url, token.access_token.expose()));
     }
 
     // Bursts of 50 concurrent cold calls.
     let mut bursts = Vec::new();
     for _ in 0..n_bursts {
         store.delete(&role_key).unwrap();
-        let before = stat(&setup.url, "GetRoleCredentials");
+        let before = emu.calls("GetRoleCredentials");
         let t = Instant::now();
         let children: Vec<_> = (0..50)
             .map(|_| {
-                setup
-                    .credential_process()
+                credential_process(&home)
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
                     .spawn()
@@ -265,7 +192,7 @@ fn main() {
             .map(|c| c.wait_with_output().unwrap())
             .filter(|o| o.status.success())
             .count();
-        bursts.push((t.elapsed(), ok, stat(&setup.url, "GetRoleCredentials") - before));
+        bursts.push((t.elapsed(), ok, emu.calls("GetRoleCredentials") - before));
     }
 
     // What a cold call against real AWS (HTTPS) adds: the system trust store is parsed once
@@ -274,29 +201,29 @@ fn main() {
     drop(keyless::sso::clients::portal("us-east-1"));
     let tls_setup = t.elapsed();
 
-    let (wm, nm) = (median(&mut warm), median(&mut noop));
-    let (cm, rm) = (median(&mut cold), median(&mut rtt));
+    let (wm, nm) = (pct(&mut warm, 50), pct(&mut noop, 50));
+    let (cm, rm) = (pct(&mut cold, 50), pct(&mut rtt, 50));
     println!("| measurement | result |");
     println!("|---|---|");
     println!(
         "| warm `credential-process`, median (p90) of {n} | {} ({}) |",
         ms(wm),
-        ms(p90(&mut warm))
+        ms(pct(&mut warm, 90))
     );
     println!(
         "| no-op binary (`/bin/true`), median (p90) of {n} | {} ({}) |",
         ms(nm),
-        ms(p90(&mut noop))
+        ms(pct(&mut noop, 90))
     );
     println!("| warm / no-op | {:.2}x |", wm.as_secs_f64() / nm.as_secs_f64());
     if !noop_rust.is_empty() {
-        let rm = median(&mut noop_rust);
+        let rm = pct(&mut noop_rust, 50);
         println!("| empty Rust program, median of {n} | {} |", ms(rm));
         println!("| warm / empty Rust program | {:.2}x |", wm.as_secs_f64() / rm.as_secs_f64());
     }
     println!(
         "| `keyless --version` (argument parsing only), median | {} |",
-        ms(median(&mut version))
+        ms(pct(&mut version, 50))
     );
     println!(
         "| warm peak memory (max RSS of {} runs) | {:.1} MiB |",
@@ -306,7 +233,7 @@ fn main() {
     println!(
         "| cold `credential-process`, median (p90) of {n_cold} | {} ({}) |",
         ms(cm),
-        ms(p90(&mut cold))
+        ms(pct(&mut cold, 90))
     );
     println!("| raw GetRoleCredentials round trip, median | {} |", ms(rm));
     println!("| cold overhead beyond the round trip, median | {} |", ms(cm.saturating_sub(rm)));
@@ -326,17 +253,11 @@ fn main() {
         );
     }
     secret_service_and_peer(
-        &setup,
+        &home,
         &token,
         if quick { 10 } else { 200 },
         if quick { 3 } else { 20 },
     );
-    let _ = emu.kill();
-    let _ = emu.wait();
-    for k in store.list("").unwrap() {
-        let _ = store.delete(&k);
-    }
-    let _ = std::fs::remove_dir_all(Path::new(&home));
 }
 
 /// A private D-Bus session with gnome-keyring-daemon, killed on drop.
@@ -400,8 +321,8 @@ impl Drop for SecretService {
 /// Python peer, aws-sso-util's `credential-process`, against the same emulator in the same run.
 /// The peer comes from `KEYLESS_BENCH_AWS_SSO_UTIL` (default `target/bench-venv/bin/aws-sso-util`;
 /// `python3 -m venv target/bench-venv && target/bench-venv/bin/pip install aws-sso-util`).
-fn secret_service_and_peer(setup: &Setup, token: &Token, n: usize, runs: usize) {
-    let ss_home = setup.home.join("ss");
+fn secret_service_and_peer(home: &Home, token: &Token, n: usize, runs: usize) {
+    let ss_home = home.dir.join("ss");
     std::fs::create_dir_all(&ss_home).unwrap();
     let mut ss_warm = Vec::new();
     let mut noop = Vec::new();
@@ -413,27 +334,27 @@ fn secret_service_and_peer(setup: &Setup, token: &Token, n: usize, runs: usize) 
             let with_ss = |mut c: Command| {
                 c.env("DBUS_SESSION_BUS_ADDRESS", &ss.address)
                     .env("KEYLESS_STORE", "secret-service")
-                    .env("KEYLESS_STORE_NAMESPACE", format!("{}-ss", setup.namespace));
+                    .env("KEYLESS_STORE_NAMESPACE", format!("{}-ss", home.namespace));
                 c
             };
-            let mut login = with_ss(setup.command(BIN));
+            let mut login = with_ss(home.command(BIN));
             login.args(["login", "--session", "bench", "--start-url"]);
             login.args(["https://d-1234567890.awsapps.com/start", "--region", "ap-northeast-2"]);
             login.args(["--device-code", "--no-browser"]);
             run_ok(login);
-            run_ok(with_ss(setup.credential_process()));
+            run_ok(with_ss(credential_process(home)));
             for _ in 0..n {
-                noop.push(run_ok(setup.command("/bin/true")));
-                ss_warm.push(run_ok(with_ss(setup.credential_process())));
+                noop.push(run_ok(home.command("/bin/true")));
+                ss_warm.push(run_ok(with_ss(credential_process(home))));
             }
-            let mut logout = with_ss(setup.command(BIN));
+            let mut logout = with_ss(home.command(BIN));
             logout.args(["logout", "--all"]);
             run_ok(logout);
-            let (w, t) = (median(&mut ss_warm), median(&mut noop));
+            let (w, t) = (pct(&mut ss_warm, 50), pct(&mut noop, 50));
             println!(
                 "| warm `credential-process`, Secret Service store, median (p90) of {n} | {} ({}) |",
                 ms(w),
-                ms(p90(&mut ss_warm))
+                ms(pct(&mut ss_warm, 90))
             );
             println!("| no-op binary in the same loop, median | {} |", ms(t));
         }
@@ -451,8 +372,8 @@ fn secret_service_and_peer(setup: &Setup, token: &Token, n: usize, runs: usize) 
         println!("| aws-sso-util `credential-process` | skipped: {peer} is not installed |");
         return;
     }
-    let start_url = "https://d-1234567890.awsapps.com/start";
-    let cache = setup.home.join(".aws/sso/cache");
+    let start_url = START_URL;
+    let cache = home.dir.join(".aws/sso/cache");
     std::fs::create_dir_all(&cache).unwrap();
     let name = {
         use sha1::Digest;
@@ -466,11 +387,9 @@ fn secret_service_and_peer(setup: &Setup, token: &Token, n: usize, runs: usize) 
     });
     std::fs::write(cache.join(format!("{name}.json")), entry.to_string()).unwrap();
     let peer_call = || {
-        let mut c = setup.command(&peer);
+        let mut c = home.command(&peer);
         c.args(["credential-process", "--start-url", start_url, "--region", "ap-northeast-2"])
-            .args(["--account-id", ACCOUNT, "--role-name", ROLE])
-            .env("AWS_ENDPOINT_URL_SSO", &setup.url)
-            .env("AWS_ENDPOINT_URL_SSO_OIDC", &setup.url);
+            .args(["--account-id", ACCOUNT, "--role-name", ROLE]);
         c
     };
     let first = peer_call().output().unwrap();
@@ -484,14 +403,14 @@ fn secret_service_and_peer(setup: &Setup, token: &Token, n: usize, runs: usize) 
     let (mut peer_t, mut ours) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         peer_t.push(run_ok(peer_call()));
-        ours.push(run_ok(setup.credential_process()));
+        ours.push(run_ok(credential_process(home)));
     }
-    let (p, o) = (median(&mut peer_t), median(&mut ours));
+    let (p, o) = (pct(&mut peer_t, 50), pct(&mut ours, 50));
     println!("| aws-sso-util `credential-process`, median of {runs} | {} |", ms(p));
     println!("| keyless warm `credential-process` in the same loop, median | {} |", ms(o));
     println!("| aws-sso-util / keyless | {:.0}x |", p.as_secs_f64() / o.as_secs_f64());
     if !ss_warm.is_empty() {
-        let w = median(&mut ss_warm);
+        let w = pct(&mut ss_warm, 50);
         println!(
             "| aws-sso-util / keyless (Secret Service store) | {:.0}x |",
             p.as_secs_f64() / w.as_secs_f64()

@@ -8,43 +8,18 @@
 //! which must make one GetRoleCredentials call between them.
 #![allow(clippy::print_stdout)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::{BIN, Emulator, Home, pct};
 use keyless::sso::records;
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyless");
 const ACCOUNT: &str = "111111111111";
 const ROLE: &str = "Developer";
-
-struct Setup {
-    home: PathBuf,
-    url: String,
-    namespace: String,
-}
-
-impl Setup {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        for k in ["AWS_PROFILE", "AWS_ACCESS_KEY_ID", "DBUS_SESSION_BUS_ADDRESS", "XDG_CONFIG_HOME"]
-        {
-            c.env_remove(k);
-        }
-        c.args(args)
-            .env("HOME", &self.home)
-            .env("XDG_RUNTIME_DIR", &self.home)
-            .env("AWS_CONFIG_FILE", self.home.join("config"))
-            .env("AWS_ENDPOINT_URL_SSO_OIDC", &self.url)
-            .env("AWS_ENDPOINT_URL_SSO", &self.url)
-            .env("KEYLESS_STORE", "keyutils")
-            .env("KEYLESS_STORE_NAMESPACE", &self.namespace)
-            .stdin(Stdio::null());
-        c
-    }
-}
 
 /// A kept-alive HTTP/1.1 connection that sends `GET path` with the token.
 struct Conn {
@@ -96,68 +71,25 @@ fn timed_ok(conn: &mut Conn) -> Duration {
     d
 }
 
-fn pct(v: &mut [Duration], p: usize) -> Duration {
-    v.sort();
-    v[(v.len() * p / 100).min(v.len() - 1)]
-}
-
+/// Milliseconds with microsecond resolution: a warm request takes a few dozen.
 fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn stat(url: &str, op: &str) -> u64 {
-    let addr = url.trim_start_matches("http://");
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(s, "GET /_emulator/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let v: serde_json::Value =
-        serde_json::from_str(&resp[resp.find("\r\n\r\n").unwrap() + 4..]).expect("stats are JSON");
-    v["operations"][op].as_u64().unwrap_or(0)
-}
-
 fn main() {
-    let home = std::env::temp_dir().join(format!("keyless-bench-server-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    let mut emu = Command::new(BIN)
-        .args(["emulator", "serve", "--auto-approve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(emu.stdout.take().unwrap()).read_line(&mut url).unwrap();
-    let setup = Setup {
-        home: home.clone(),
-        url: url.trim().to_string(),
-        namespace: format!("keyless-bench-server-{}", std::process::id()),
-    };
-    let login = setup
-        .command(&[
-            "login",
-            "--session",
-            "bench",
-            "--start-url",
-            "https://d-1234567890.awsapps.com/start",
-            "--region",
-            "ap-northeast-2",
-            "--device-code",
-            "--no-browser",
-        ])
-        .output()
-        .unwrap();
-    assert!(login.status.success(), "{}", String::from_utf8_lossy(&login.stderr));
+    let emu = Emulator::start(&[]);
+    let home = Home::new("server", &emu.url);
+    home.login("bench", "ap-northeast-2");
     std::fs::write(
-        home.join("config"),
+        home.config(),
         format!(
             "[profile bench]\ncredential_process = {BIN} credential-process --session bench --account {ACCOUNT} --role {ROLE}\n"
         ),
     )
     .unwrap();
 
-    let mut server = setup
-        .command(&["serve", "--profile", "bench"])
+    let mut server = home
+        .keyless(&["serve", "--profile", "bench"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -191,7 +123,7 @@ fn main() {
         .collect();
 
     // Cold: nothing cached, so each request fetches (one GetRoleCredentials round trip).
-    let store = keyless::store::open_in("keyutils", &setup.namespace).unwrap();
+    let store = keyless::store::open_in("keyutils", &home.namespace).unwrap();
     let role_key = records::role_key("bench", ACCOUNT, ROLE);
     let mut cold: Vec<Duration> = (0..100)
         .map(|_| {
@@ -204,7 +136,7 @@ fn main() {
     let mut bursts = Vec::new();
     for _ in 0..5 {
         store.delete(&role_key).unwrap();
-        let before = stat(&setup.url, "GetRoleCredentials");
+        let before = emu.calls("GetRoleCredentials");
         let t = Instant::now();
         let threads: Vec<_> = (0..50)
             .map(|_| {
@@ -213,7 +145,7 @@ fn main() {
             })
             .collect();
         let ok = threads.into_iter().map(|h| h.join().unwrap()).filter(|ok| *ok).count();
-        bursts.push((t.elapsed(), ok, stat(&setup.url, "GetRoleCredentials") - before));
+        bursts.push((t.elapsed(), ok, emu.calls("GetRoleCredentials") - before));
     }
 
     println!("| measurement | result |");
@@ -242,12 +174,6 @@ fn main() {
         );
     }
 
-    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let _ = std::process::Command::new("kill").arg(server.id().to_string()).status();
     let _ = server.wait();
-    let _ = emu.kill();
-    let _ = emu.wait();
-    for k in store.list("").unwrap() {
-        let _ = store.delete(&k);
-    }
-    let _ = std::fs::remove_dir_all(&home);
 }

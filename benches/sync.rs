@@ -17,141 +17,57 @@
 //! profile of 12,000 against 3,000, and the peak memory (max RSS) of each run.
 #![allow(clippy::print_stdout)] // the report is the benchmark's output
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::io::Read;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyless");
-const START_URL: &str = "https://d-1234567890.awsapps.com/start";
+use common::{BIN, Emulator, Home};
 
-struct Emulator {
-    child: Child,
-    url: String,
-}
-
-impl Emulator {
-    fn start(accounts: usize, roles: usize, limits: &[&str]) -> Emulator {
-        let mut child = Command::new(BIN)
-            .args(["emulator", "serve", "--auto-approve"])
-            .args(["--generate-accounts", &accounts.to_string()])
-            .args(["--roles-per-account", &roles.to_string()])
-            .args(limits)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("starting the emulator");
-        let mut url = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut url).unwrap();
-        Emulator { child, url: url.trim().to_string() }
-    }
-
-    /// Successful (not throttled, not faulted) calls of an operation so far.
-    fn ok_calls(&self, op: &str) -> u64 {
-        let addr = self.url.trim_start_matches("http://");
-        let mut s = TcpStream::connect(addr).unwrap();
-        write!(s, "GET /_emulator/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
-            .unwrap();
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).unwrap();
-        let v: serde_json::Value =
-            serde_json::from_str(&resp[resp.find("\r\n\r\n").unwrap() + 4..]).unwrap();
+/// Successful (not throttled, not faulted) listing calls so far.
+fn listing_calls(emu: &Emulator) -> u64 {
+    let v = emu.stats();
+    let ok = |op: &str| {
         let n = |k: &str| v[k][op].as_u64().unwrap_or(0);
         n("operations") - n("throttled") - n("faults")
-    }
-
-    fn listing_calls(&self) -> u64 {
-        self.ok_calls("ListAccounts") + self.ok_calls("ListAccountRoles")
-    }
+    };
+    ok("ListAccounts") + ok("ListAccountRoles")
 }
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A HOME signed in to `emu` as SSO session `acme`.
+fn signed_in(emu: &Emulator) -> Home {
+    let home = Home::new("sync", &emu.url);
+    home.login("acme", "us-east-1");
+    home
 }
 
-/// A throwaway HOME signed in to the emulator, with the kernel keyring under a random
-/// namespace.
-struct Home {
-    dir: PathBuf,
-    url: String,
-    namespace: String,
+/// Runs `profiles sync` with `extra`; returns (wall time, peak RSS in MiB).
+fn sync(home: &Home, extra: &str) -> (Duration, f64) {
+    let started = Instant::now();
+    // Reaped by `wait_with_rss` (wait4), which also reads its peak memory.
+    #[allow(clippy::zombie_processes)]
+    let mut child = home
+        .keyless(&["profiles", "sync", "--session", "acme", extra])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let (code, rss_kib) = wait_with_rss(&child);
+    let took = started.elapsed();
+    assert_eq!(code, 0, "profiles sync {extra} failed: {err}");
+    (took, rss_kib as f64 / 1024.0)
 }
 
-impl Home {
-    fn new(emu: &Emulator) -> Home {
-        let mut b = [0u8; 6];
-        getrandom::fill(&mut b).unwrap();
-        let tag = hex::encode(b);
-        let dir = std::env::temp_dir().join(format!("keyless-bench-sync-{tag}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let home = Home { dir, url: emu.url.clone(), namespace: format!("keyless-bench-{tag}") };
-        let out = home
-            .keyless(&["login", "--session", "acme", "--start-url", START_URL])
-            .args(["--region", "us-east-1", "--device-code", "--no-browser"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
-        home
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.join("config")
-    }
-
-    fn keyless(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        for k in ["AWS_PROFILE", "DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "XDG_CONFIG_HOME"] {
-            c.env_remove(k);
+/// Replaces the config with `text`, and drops the backups earlier runs left.
+fn write_config(home: &Home, text: &str) {
+    std::fs::write(home.config(), text).unwrap();
+    for e in std::fs::read_dir(&home.dir).unwrap().flatten() {
+        if e.file_name().to_string_lossy().contains("keyless-backup") {
+            let _ = std::fs::remove_file(e.path());
         }
-        c.args(args)
-            .env("HOME", &self.dir)
-            .env("XDG_RUNTIME_DIR", &self.dir)
-            .env("AWS_CONFIG_FILE", self.config())
-            .env("AWS_SHARED_CREDENTIALS_FILE", self.dir.join("credentials"))
-            .env("AWS_ENDPOINT_URL_SSO_OIDC", &self.url)
-            .env("AWS_ENDPOINT_URL_SSO", &self.url)
-            .env("AWS_ENDPOINT_URL_STS", &self.url)
-            .env("KEYLESS_STORE", "keyutils")
-            .env("KEYLESS_STORE_NAMESPACE", &self.namespace)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        c
-    }
-
-    /// Runs `profiles sync` with `extra`; returns (wall time, peak RSS in MiB).
-    fn sync(&self, extra: &str) -> (Duration, f64) {
-        let started = Instant::now();
-        // Reaped by `wait_with_rss` (wait4), which also reads its peak memory.
-        #[allow(clippy::zombie_processes)]
-        let mut child =
-            self.keyless(&["profiles", "sync", "--session", "acme", extra]).spawn().unwrap();
-        let mut err = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-        let (code, rss_kib) = wait_with_rss(&child);
-        let took = started.elapsed();
-        assert_eq!(code, 0, "profiles sync {extra} failed: {err}");
-        (took, rss_kib as f64 / 1024.0)
-    }
-
-    fn write_config(&self, text: &str) {
-        std::fs::write(self.config(), text).unwrap();
-        // Backups of earlier runs would only pile up.
-        for e in std::fs::read_dir(&self.dir).unwrap().flatten() {
-            if e.file_name().to_string_lossy().contains("keyless-backup") {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        let _ = self.keyless(&["logout", "--all"]).output();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -180,11 +96,11 @@ struct Configs {
 
 fn configs(home: &Home) -> Configs {
     let empty = std::fs::read_to_string(home.config()).unwrap();
-    home.sync("--yes");
+    sync(home, "--yes");
     let synced = std::fs::read_to_string(home.config()).unwrap();
     let changed = synced.replace(BIN, "/opt/old/bin/keyless");
     assert_ne!(synced, changed);
-    home.write_config(&empty);
+    write_config(home, &empty);
     Configs { empty, synced, changed }
 }
 
@@ -207,19 +123,28 @@ fn cases(c: &Configs) -> [(&'static str, &str, &'static str); 6] {
 
 fn throttled() {
     let rate = 50.0;
-    let emu = Emulator::start(1000, 3, &["--rate-limit", "50", "--latency-ms", "20"]);
-    let home = Home::new(&emu);
+    let emu = Emulator::start(&[
+        "--generate-accounts",
+        "1000",
+        "--roles-per-account",
+        "3",
+        "--rate-limit",
+        "50",
+        "--latency-ms",
+        "20",
+    ]);
+    let home = signed_in(&emu);
     let c = configs(&home);
     println!("\n### profiles sync, 1,000 accounts x 3 roles, 50 requests/s, 20 ms latency\n");
     println!("| config | flags | wall | floor | over the floor | peak RSS | load (1/5/15 min) |");
     println!("|---|---|---|---|---|---|---|");
     for (what, text, flag) in cases(&c) {
-        home.write_config(text);
+        write_config(&home, text);
         // Let the token bucket refill, as it would between two commands.
         std::thread::sleep(Duration::from_secs(2));
-        let before = emu.listing_calls();
-        let (took, rss) = home.sync(flag);
-        let floor = (emu.listing_calls() - before) as f64 / rate;
+        let before = listing_calls(&emu);
+        let (took, rss) = sync(&home, flag);
+        let floor = (listing_calls(&emu) - before) as f64 / rate;
         println!(
             "| {what} | `{flag}` | {:.2} s | {floor:.2} s | {:+.1}% | {rss:.1} MiB | {} |",
             took.as_secs_f64(),
@@ -235,8 +160,13 @@ fn linear() {
     println!("|---|---|---|---|---|---|---|");
     let mut per_profile = Vec::new();
     for accounts in [1000usize, 4000] {
-        let emu = Emulator::start(accounts, 3, &[]);
-        let home = Home::new(&emu);
+        let emu = Emulator::start(&[
+            "--generate-accounts",
+            &accounts.to_string(),
+            "--roles-per-account",
+            "3",
+        ]);
+        let home = signed_in(&emu);
         let c = configs(&home);
         let profiles = accounts * 3;
         let mut costs = Vec::new();
@@ -245,8 +175,8 @@ fn linear() {
             let mut best = Duration::MAX;
             let mut peak: f64 = 0.0;
             for _ in 0..3 {
-                home.write_config(text);
-                let (took, rss) = home.sync(flag);
+                write_config(&home, text);
+                let (took, rss) = sync(&home, flag);
                 best = best.min(took);
                 peak = peak.max(rss);
             }
