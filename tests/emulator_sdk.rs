@@ -87,6 +87,29 @@ async fn register(emu: &Emulator, scopes: bool) -> (String, String) {
     (out.client_id().unwrap().to_string(), out.client_secret().unwrap().to_string())
 }
 
+/// StartDeviceAuthorization for a registered client, ready to send.
+fn start_device(
+    emu: &Emulator,
+    (id, secret): &(String, String),
+) -> aws_sdk_ssooidc::operation::start_device_authorization::builders::StartDeviceAuthorizationFluentBuilder
+{
+    oidc(emu).start_device_authorization().client_id(id).client_secret(secret).start_url(START_URL)
+}
+
+/// CreateToken with a device code for a registered client, ready to send.
+fn device_token(
+    emu: &Emulator,
+    (id, secret): &(String, String),
+    device_code: &str,
+) -> aws_sdk_ssooidc::operation::create_token::builders::CreateTokenFluentBuilder {
+    oidc(emu)
+        .create_token()
+        .client_id(id)
+        .client_secret(secret)
+        .grant_type(DEVICE_GRANT)
+        .device_code(device_code)
+}
+
 /// A registered authorization-code client: `(id, secret)`.
 async fn register_auth_code(emu: &Emulator) -> (String, String) {
     let out = oidc(emu)
@@ -113,23 +136,9 @@ struct Tokens {
 /// A device-code login against an `--auto-approve` emulator.
 async fn login(emu: &Emulator) -> Tokens {
     let client = register(emu, true).await;
-    let dev = oidc(emu)
-        .start_device_authorization()
-        .client_id(&client.0)
-        .client_secret(&client.1)
-        .start_url(START_URL)
-        .send()
-        .await
-        .expect("StartDeviceAuthorization");
-    let t = oidc(emu)
-        .create_token()
-        .client_id(&client.0)
-        .client_secret(&client.1)
-        .grant_type(DEVICE_GRANT)
-        .device_code(dev.device_code().unwrap())
-        .send()
-        .await
-        .expect("CreateToken");
+    let dev = start_device(emu, &client).send().await.expect("StartDeviceAuthorization");
+    let t =
+        device_token(emu, &client, dev.device_code().unwrap()).send().await.expect("CreateToken");
     Tokens {
         access: t.access_token().unwrap().into(),
         refresh: t.refresh_token().map(Into::into),
@@ -270,15 +279,8 @@ async fn env_endpoint_variables_route_every_sdk_client() {
 #[tokio::test]
 async fn device_code_login_goes_pending_then_slow_down_then_succeeds_after_approval() {
     let emu = Emulator::start(&[]);
-    let (id, secret) = register(&emu, true).await;
-    let dev = oidc(&emu)
-        .start_device_authorization()
-        .client_id(&id)
-        .client_secret(&secret)
-        .start_url(START_URL)
-        .send()
-        .await
-        .unwrap();
+    let client = register(&emu, true).await;
+    let dev = start_device(&emu, &client).send().await.unwrap();
     let user_code = dev.user_code().unwrap().to_string();
     assert_eq!(dev.interval(), 1);
     assert_eq!(dev.expires_in(), 600);
@@ -288,15 +290,7 @@ async fn device_code_login_goes_pending_then_slow_down_then_succeeds_after_appro
     assert_eq!(page.status, 200);
     assert!(page.text().contains(&user_code) && page.text().contains("<form"), "{}", page.text());
 
-    let poll = || {
-        oidc(&emu)
-            .create_token()
-            .client_id(&id)
-            .client_secret(&secret)
-            .grant_type(DEVICE_GRANT)
-            .device_code(dev.device_code().unwrap())
-            .send()
-    };
+    let poll = || device_token(&emu, &client, dev.device_code().unwrap()).send();
     assert_eq!(code(poll().await), "AuthorizationPendingException");
     assert_eq!(code(poll().await), "SlowDownException");
     emu.approve(&user_code);
@@ -315,27 +309,13 @@ async fn device_code_login_goes_pending_then_slow_down_then_succeeds_after_appro
 #[tokio::test]
 async fn denying_on_the_device_page_gives_access_denied() {
     let emu = Emulator::start(&[]);
-    let (id, secret) = register(&emu, true).await;
-    let dev = oidc(&emu)
-        .start_device_authorization()
-        .client_id(&id)
-        .client_secret(&secret)
-        .start_url(START_URL)
-        .send()
-        .await
-        .unwrap();
+    let client = register(&emu, true).await;
+    let dev = start_device(&emu, &client).send().await.unwrap();
     // Typed in lower case without the hyphen, as a person might.
     let typed = dev.user_code().unwrap().replace('-', "").to_lowercase();
     let r = emu.post_form("/device", &[("user_code", &typed), ("decision", "deny")]);
     assert_eq!(r.status, 200, "{}", r.text());
-    let result = oidc(&emu)
-        .create_token()
-        .client_id(&id)
-        .client_secret(&secret)
-        .grant_type(DEVICE_GRANT)
-        .device_code(dev.device_code().unwrap())
-        .send()
-        .await;
+    let result = device_token(&emu, &client, dev.device_code().unwrap()).send().await;
     assert_eq!(code(result), "AccessDeniedException");
     let bad = emu.post_form("/device", &[("user_code", "ZZZZ-ZZZZ"), ("decision", "allow")]);
     assert_eq!(bad.status, 400);
@@ -344,27 +324,13 @@ async fn denying_on_the_device_page_gives_access_denied() {
 #[tokio::test]
 async fn device_codes_expire() {
     let emu = Emulator::start(&["--device-code-ttl", "1"]);
-    let (id, secret) = register(&emu, true).await;
-    let dev = oidc(&emu)
-        .start_device_authorization()
-        .client_id(&id)
-        .client_secret(&secret)
-        .start_url(START_URL)
-        .send()
-        .await
-        .unwrap();
+    let client = register(&emu, true).await;
+    let dev = start_device(&emu, &client).send().await.unwrap();
     // Poll (as a client does) until the answer is no longer "pending" or "slow down": the
     // emulator counts whole seconds and the machine may be slow, so no sleep is guessed.
     let deadline = Instant::now() + Duration::from_secs(60);
     let result = loop {
-        let r = oidc(&emu)
-            .create_token()
-            .client_id(&id)
-            .client_secret(&secret)
-            .grant_type(DEVICE_GRANT)
-            .device_code(dev.device_code().unwrap())
-            .send()
-            .await;
+        let r = device_token(&emu, &client, dev.device_code().unwrap()).send().await;
         let c = code(r);
         if !matches!(c.as_str(), "AuthorizationPendingException" | "SlowDownException")
             || Instant::now() > deadline
@@ -568,23 +534,10 @@ async fn refresh_tokens_rotate_and_are_single_use() {
 
     // Without sso:account:access (a legacy registration) there is no refresh token at all, and
     // the access token lasts the whole session instead.
-    let (id, secret) = register(&emu, false).await;
-    let dev = oidc(&emu)
-        .start_device_authorization()
-        .client_id(&id)
-        .client_secret(&secret)
-        .start_url(START_URL)
-        .send()
-        .await;
-    let token = oidc(&emu)
-        .create_token()
-        .client_id(&id)
-        .client_secret(&secret)
-        .grant_type(DEVICE_GRANT)
-        .device_code(dev.unwrap().device_code().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let client = register(&emu, false).await;
+    let dev = start_device(&emu, &client).send().await;
+    let token =
+        device_token(&emu, &client, dev.unwrap().device_code().unwrap()).send().await.unwrap();
     assert_eq!(token.refresh_token(), None);
     assert_eq!(token.expires_in(), 8 * 3600);
 }
@@ -760,23 +713,9 @@ async fn unknown_logged_out_and_revoked_tokens_are_unauthorized() {
         code(sts(&emu, &c.akid, &c.secret, Some(&c.token)).get_caller_identity().send().await),
         "InvalidClientTokenId"
     );
-    let (id, secret) = register(&emu, true).await;
-    let dev = oidc(&emu)
-        .start_device_authorization()
-        .client_id(&id)
-        .client_secret(&secret)
-        .start_url(START_URL)
-        .send()
-        .await
-        .unwrap();
-    let result = oidc(&emu)
-        .create_token()
-        .client_id(&id)
-        .client_secret(&secret)
-        .grant_type(DEVICE_GRANT)
-        .device_code(dev.device_code().unwrap())
-        .send()
-        .await;
+    let client = register(&emu, true).await;
+    let dev = start_device(&emu, &client).send().await.unwrap();
+    let result = device_token(&emu, &client, dev.device_code().unwrap()).send().await;
     assert_eq!(code(result), "AccessDeniedException");
 }
 
