@@ -230,7 +230,8 @@ fn server_faults_are_retried_then_reported() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = text(&out.stderr);
-    assert!(err.contains("InternalServerException"), "{err}");
+    assert!(err.contains("error: the SSO portal kept failing: InternalServerException"), "{err}");
+    assert!(err.contains("hint: AWS is having trouble; try again in a minute"), "{err}");
     let stats = emu.stats();
     assert_eq!(stats["faults"]["GetRoleCredentials"], 8, "eight attempts, then give up: {stats}");
     // Once the service recovers, the next call works.
@@ -386,8 +387,16 @@ fn a_lock_held_too_long_is_a_clear_error_with_empty_stdout() {
     assert!(out.stdout.is_empty(), "stdout must stay empty on failure");
     let err = text(&out.stderr);
     assert!(
-        err.contains("another keyless process has held the lock")
-            && err.contains("wait for it to finish; if none is running, delete"),
+        err.contains(
+            "error: another keyless process has held the lock for `role:acme:111111111111:Developer` for 25s"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "hint: wait for it to finish; if none is running, delete {}",
+            lock.display()
+        )),
         "{err}"
     );
     assert_eq!(emu.op_count("GetRoleCredentials"), 0);
@@ -533,7 +542,7 @@ fn a_lock_directory_others_can_write_is_refused_with_the_fix() {
     assert!(out.stdout.is_empty());
     assert!(
         err.contains(&format!(
-            "the lock directory {} is open to other users (mode 777)",
+            "error: the lock directory {} is open to other users (mode 777); keyless only keeps its locks in a directory that is yours alone",
             dir.display()
         )),
         "{err}"
@@ -546,8 +555,23 @@ fn a_lock_directory_others_can_write_is_refused_with_the_fix() {
     let elsewhere = support::TempDir::new("elsewhere");
     std::os::unix::fs::symlink(elsewhere.path(), &dir).unwrap();
     let out = user.run(&CP);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("is not a directory (a symlink"), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        err.contains(&format!(
+            "error: the lock directory {} is not a directory (a symlink or a file is in its place); keyless only keeps its locks in a directory that is yours alone",
+            dir.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "hint: remove {} (or ask the person who created it to), or set XDG_RUNTIME_DIR to a directory of yours",
+            dir.display()
+        )),
+        "{err}"
+    );
     assert_eq!(
         std::fs::read_dir(elsewhere.path()).unwrap().count(),
         0,
@@ -576,7 +600,14 @@ fn a_symlink_in_place_of_a_lock_file_is_never_followed() {
     let out = user.run(&CP);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains(&format!("the lock file {} is a symlink", lock.display())), "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        err.contains(&format!(
+            "error: the lock file {} is a symlink; keyless does not follow links in its lock directory",
+            lock.display()
+        )),
+        "{err}"
+    );
     assert!(err.contains(&format!("hint: delete {}", lock.display())), "{err}");
     assert!(!target.exists(), "keyless followed the symlink and created {}", target.display());
 }
