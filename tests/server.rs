@@ -32,11 +32,16 @@ struct Served {
 
 impl Served {
     fn start(user: &User, profiles: &[&str]) -> Served {
-        let mut args = vec!["serve"];
-        for p in profiles {
-            args.extend(["--profile", p]);
-        }
-        let mut child = user.spawn(&args);
+        Served::spawn(user.keyless(&serve_args(profiles)))
+    }
+
+    /// Runs a `keyless serve` command and reads its env-file lines.
+    fn spawn(mut cmd: Command) -> Served {
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawning keyless serve");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut next = || lines.next().and_then(Result::ok).unwrap_or_default();
         let (first, second) = (next(), next());
@@ -59,6 +64,16 @@ impl Served {
         &self.uri[self.uri.find("/profile/").unwrap()..]
     }
 
+    /// Everything the server printed on stderr up to serving, then kills it (a server nobody
+    /// can reach, whose signal handler a SIGTERM might beat).
+    fn stderr_at_start(mut self) -> String {
+        let mut child = self.child.take().expect("running");
+        let (_, rest) = support::read_stderr_until(&mut child, |l| l.contains("serving until"));
+        let _ = child.kill();
+        let _ = child.wait();
+        rest.recv_timeout(std::time::Duration::from_secs(30)).expect("stderr closed")
+    }
+
     /// Stops the server with SIGTERM and returns its stderr (after checking it exited 0).
     fn stop(mut self) -> String {
         let child = self.child.take().expect("running");
@@ -69,6 +84,15 @@ impl Served {
         assert!(err.contains("keyless: stopped"), "{err}");
         err
     }
+}
+
+/// `serve` with a `--profile` for each of `profiles`.
+fn serve_args<'a>(profiles: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["serve"];
+    for p in profiles {
+        args.extend(["--profile", p]);
+    }
+    args
 }
 
 impl Drop for Served {
@@ -94,6 +118,27 @@ fn rust_sdk(user: &User, uri: &str, token: Option<&str>) -> String {
     }
     let out = support::user::run_bounded(c, 90);
     text(&out.stdout)
+}
+
+/// What botocore's container provider (in a child Python with exactly these variables)
+/// reports: a `KEY=` line, or an `ERROR=` line with the exception's text.
+fn botocore(user: &User, uri: &str, token: Option<&str>) -> String {
+    const FETCH: &str = r#"
+import botocore.session
+try:
+    creds = botocore.session.get_session().get_credentials()
+    print("KEY=" + (creds.get_frozen_credentials().access_key if creds else "none"))
+except Exception as e:
+    print("ERROR=" + str(e))
+"#;
+    let mut c = user.python(&["-c", FETCH]);
+    c.env("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri)
+        .env_remove("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    if let Some(t) = token {
+        c.env("AWS_CONTAINER_AUTHORIZATION_TOKEN", t);
+    }
+    let out = support::user::run_bounded(c, 90);
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
 }
 
 /// The child side of [`rust_sdk`]: the SDK's ECS provider, unmodified, then STS
@@ -204,14 +249,174 @@ fn serve_refuses_profiles_it_cannot_serve_and_non_loopback_addresses() {
     let out = user.run(&["serve", "--profile", "plain"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("profile `plain` is not a keyless profile"),
+        text(&out.stderr).contains("error: profile `plain` is not a keyless profile (its credentials do not come from `keyless credential-process`), so keyless cannot serve it"),
         "{}",
         text(&out.stderr)
     );
     let out = user.run(&["serve", "--profile", "acme-dev", "--addr", "0.0.0.0:0"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--allow-non-loopback"), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error: 0.0.0.0:0 is not a loopback address: anyone who can reach it and learns the token gets the role's credentials, and SDKs send the token over plain http"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "hint: keep the default 127.0.0.1:0, or add --allow-non-loopback if you really mean it"
+        ),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
+
+    // A port another program holds.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = user.run(&["serve", "--profile", "acme-dev", "--addr", &addr]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        err.contains(&format!(
+            "error: cannot listen on {addr}: Address already in use (os error 98)"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("hint: pick another --addr (port 0 picks a free port)"), "{err}");
+}
+
+#[test]
+fn the_sdks_say_why_the_endpoint_refused_them() {
+    let (emu, user) = signed_in(&[]);
+    let served = Served::start(&user, &["acme-dev", "acme-admin"]);
+    let wrong = format!("{}x", served.token);
+    let mut seen = Vec::new();
+    for (token, status) in [(None, 401), (Some(wrong.as_str()), 403)] {
+        let boto = botocore(&user, &served.uri, token);
+        assert!(
+            boto.contains(&format!("Received non 200 response {status} from container metadata")),
+            "{boto}"
+        );
+        let rust = rust_sdk(&user, &served.uri, token);
+        assert!(
+            rust.contains(&format!(
+                "Non-success status from HTTP credential provider: StatusCode({status})"
+            )),
+            "{rust}"
+        );
+        seen.extend([boto, rust]);
+    }
+    // The right token at a path that serves nothing: the answer lists what is served.
+    let nope = served.uri.replace("/profile/acme-dev", "/profile/nope");
+    let r = support::request(
+        served.addr(),
+        "GET",
+        "/profile/nope",
+        &[("authorization", &served.token)],
+        b"",
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+    let listed = "nothing is served at /profile/nope; this endpoint serves /profile/acme-dev, /profile/acme-admin";
+    assert_eq!(r.json()["Message"], listed, "{}", r.text());
+    let boto = botocore(&user, &nope, Some(&served.token));
+    assert!(boto.contains("Received non 200 response 404 from container metadata"), "{boto}");
+    assert!(boto.contains(listed), "{boto}");
+    // A host SDKs do not accept over plain http.
+    let docker = served.uri.replace("127.0.0.1", "host.docker.internal");
+    let boto = botocore(&user, &docker, Some(&served.token));
+    assert!(
+        boto.contains("Unsupported host 'host.docker.internal'.  Can only retrieve metadata from a loopback address or one of these hosts: "),
+        "{boto}"
+    );
+    let rust = rust_sdk(&user, &docker, Some(&served.token));
+    assert!(rust.contains("invalid full URI for ECS provider ("), "{rust}");
+    seen.extend([boto, rust]);
+    let err = served.stop();
+    let seen: Vec<&str> = seen.iter().map(String::as_str).chain([err.as_str()]).collect();
+    user.assert_no_secret_leaked(&emu, &seen);
+}
+
+#[test]
+fn a_profile_that_cannot_be_served_yet_is_named_and_served_after_signing_in() {
+    let (emu, user) = signed_in(&[]);
+    let out = user.run(&["logout", "--session", "acme"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let served = Served::start(&user, &["acme-dev"]);
+    let boto = botocore(&user, &served.uri, Some(&served.token));
+    assert!(
+        boto.contains(r#"Received non 200 response 503 from container metadata: {"Code":"CredentialsUnavailable","Message":"you are not signed in to SSO session `acme`"#),
+        "{boto}"
+    );
+    let rust = rust_sdk(&user, &served.uri, Some(&served.token));
+    assert!(
+        rust.contains("Non-success status from HTTP credential provider: StatusCode(503)"),
+        "{rust}"
+    );
+    // Signing in is enough: the running server serves the profile at the next request.
+    user.login();
+    let after = rust_sdk(&user, &served.uri, Some(&served.token));
+    assert!(after.contains("ACCOUNT=111111111111"), "{after}");
+    let err = served.stop();
+    assert!(
+        err.contains("keyless: warning: profile `acme-dev` cannot be served yet: error: you are not signed in to SSO session `acme`"),
+        "{err}"
+    );
+    assert!(err.contains("hint: run `keyless login --session acme`"), "{err}");
+    user.assert_no_secret_leaked(&emu, &[&err, &boto, &rust, &after]);
+}
+
+#[test]
+fn listening_beyond_loopback_is_warned_about() {
+    let (_emu, user) = signed_in(&[]);
+    // Every address: the env file points at loopback, which SDKs accept.
+    let mut args = serve_args(&["acme-dev"]);
+    args.extend(["--addr", "0.0.0.0:0", "--allow-non-loopback"]);
+    let served = Served::spawn(user.keyless(&args));
+    let port = served.addr().rsplit(':').next().unwrap().to_string();
+    let err = served.stderr_at_start();
+    assert!(
+        err.contains(&format!("keyless: warning: listening on 0.0.0.0:{port}, which is not loopback: the token travels in plain http, and anyone who has it can take the role's credentials")),
+        "{err}"
+    );
+    assert!(!err.contains("AWS SDKs refuse"), "{err}");
+
+    // An address of this machine that is not loopback (in a network namespace of its own, so
+    // the test does not depend on this machine's interfaces): SDKs refuse that URL.
+    args.pop();
+    args.pop();
+    args.pop();
+    args.extend(["--addr", "192.0.2.1:0", "--allow-non-loopback"]);
+    let shell = "ip link set lo up && ip addr add 192.0.2.1/32 dev lo && exec \"$@\"";
+    let cmd = support::user::wrapped(
+        "unshare",
+        &["--user", "--map-root-user", "--net", "sh", "-c", shell, "sh"],
+        &user.keyless(&args),
+    );
+    let served = Served::spawn(cmd);
+    assert!(served.uri.starts_with("http://192.0.2.1:"), "{}", served.uri);
+    let err = served.stderr_at_start();
+    assert!(err.contains("keyless: warning: listening on 192.0.2.1:"), "{err}");
+    assert!(
+        err.contains("keyless: warning: AWS SDKs refuse a plain-http credentials endpoint at 192.0.2.1; they accept loopback, 169.254.170.2, 169.254.170.23 and fd00:ec2::23 (see \"What SDKs accept\" in docs/getting-started.md)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn exec_server_warns_when_the_default_profile_comes_first() {
+    let (_emu, user) = signed_in(&[]);
+    let config = std::fs::read_to_string(user.config_path()).unwrap();
+    std::fs::write(
+        user.config_path(),
+        format!("[default]\ncredential_process = /bin/false\n\n{config}"),
+    )
+    .unwrap();
+    let out = user.run(&["exec", "--server", "--profile", "acme-dev", "--", "true"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("keyless: warning: the `default` profile in the AWS config has `credential_process`; SDKs in the command use those before the endpoint"),
+        "{err}"
+    );
 }
 
 #[test]

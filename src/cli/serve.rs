@@ -60,7 +60,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     }
     if !server::sdk_accepts(server::url_ip(addr)) {
         ui::note(format!(
-            "keyless: warning: AWS SDKs refuse a plain-http credentials endpoint at {}; they accept loopback, 169.254.170.2, 169.254.170.23 and fd00:ec2::23 (see `keyless` docs: containers)",
+            "keyless: warning: AWS SDKs refuse a plain-http credentials endpoint at {}; they accept loopback, 169.254.170.2, 169.254.170.23 and fd00:ec2::23 (see \"What SDKs accept\" in docs/getting-started.md)",
             server::url_ip(addr)
         ));
     }

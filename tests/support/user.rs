@@ -185,6 +185,21 @@ impl User {
     }
 }
 
+/// `cmd` run through `program` with `args` before it (`unshare --user ...`, say), with the same
+/// environment and no stdin.
+pub fn wrapped(program: &str, args: &[&str], cmd: &Command) -> Command {
+    let mut out = Command::new(program);
+    out.args(args).arg(cmd.get_program()).args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => out.env(k, v),
+            None => out.env_remove(k),
+        };
+    }
+    out.stdin(Stdio::null());
+    out
+}
+
 /// Runs a command, killing it (and failing) if it runs longer than `secs`.
 pub fn run_bounded(mut cmd: Command, secs: u64) -> Output {
     let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawning");

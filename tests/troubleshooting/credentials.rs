@@ -7,6 +7,7 @@ use super::*;
 use std::process::Command;
 
 use support::Emulator;
+use support::user::wrapped;
 
 /// `credential-process` for the `acme` session's Developer role in 111111111111.
 const CP: [&str; 7] =
@@ -105,20 +106,6 @@ fn role_credentials_sts_refuses_are_reported_by_whoami() {
     user.assert_no_secret_leaked(&emu, &[&err]);
 }
 
-/// `cmd` run by `unshare` with `args` before it, with the same environment.
-fn wrapped(cmd: &Command, args: &[&str]) -> Command {
-    let mut out = Command::new("unshare");
-    out.args(args).arg(cmd.get_program()).args(cmd.get_args());
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => out.env(k, v),
-            None => out.env_remove(k),
-        };
-    }
-    out.stdin(std::process::Stdio::null());
-    out
-}
-
 /// Runs `credential-process` with the lock directory's environment changed by `setup`, and
 /// returns its stderr after checking the exit code and the empty stdout.
 fn lock_failure(user: &User, setup: impl FnOnce(&mut Command)) -> String {
@@ -161,7 +148,8 @@ fn without_any_home_directory_there_is_no_place_for_locks() {
     // No HOME, no XDG_RUNTIME_DIR or XDG_CACHE_HOME, and a user ID that has no entry in the
     // password database (a user namespace maps this user to one), so no home directory at all.
     let err = lock_failure(&user, |cmd| {
-        let mut wrapped = wrapped(cmd, &["--user", "--map-user=54321", "--map-group=54321"]);
+        let mut wrapped =
+            wrapped("unshare", &["--user", "--map-user=54321", "--map-group=54321"], cmd);
         wrapped.env_remove("HOME").env_remove("XDG_RUNTIME_DIR").env_remove("XDG_CACHE_HOME");
         *cmd = wrapped;
     });
@@ -193,10 +181,8 @@ fn a_lock_directory_of_another_user_is_refused() {
         lock_failure(&user, |cmd| {
             let shell = "mount --bind /usr \"$1\" && shift && exec \"$@\"";
             let dir = dir.to_str().unwrap();
-            let wrapped = wrapped(
-                cmd,
-                &["--user", "--map-root-user", "--mount", "sh", "-c", shell, "sh", dir],
-            );
+            let args = ["--user", "--map-root-user", "--mount", "sh", "-c", shell, "sh", dir];
+            let wrapped = wrapped("unshare", &args, cmd);
             *cmd = wrapped;
         })
     };
