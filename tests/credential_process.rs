@@ -432,7 +432,8 @@ fn a_revoked_session_costs_aws_one_answer_for_fifty_callers() {
     let outs = burst(&user, &CP, 50);
     assert_all_failed_alike(&outs, "run `keyless login --session acme`");
     assert!(
-        text(&outs[0].stderr).contains("the SSO session `acme` is no longer valid"),
+        text(&outs[0].stderr)
+            .contains("the SSO session `acme` is no longer valid (expired, signed out or revoked)"),
         "{}",
         text(&outs[0].stderr)
     );

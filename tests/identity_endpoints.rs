@@ -120,7 +120,12 @@ fn plain_http_identity_endpoint_is_refused_unless_loopback() {
     ]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("AWS_ENDPOINT_URL_SSO_OIDC"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: AWS_ENDPOINT_URL_SSO_OIDC points at plain http (`http://192.0.2.10:8080`): identity endpoints need https"
+        ),
+        "{stderr}"
+    );
     assert!(stderr.contains("https is required"), "{stderr}");
 }
 

@@ -183,7 +183,12 @@ fn pkce_callbacks_without_the_state_are_ignored_and_the_sign_in_goes_on() {
     let out = wait_bounded(child, 30);
     let stderr = rest.recv().unwrap();
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("was not for this sign-in; still waiting"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "(ignored a request to the sign-in callback that was not for this sign-in; still waiting)"
+        ),
+        "{stderr}"
+    );
     assert!(!stderr.contains('\x1b') && !stderr.contains("pwned"), "{stderr}");
     assert_eq!(emu.op_count("CreateToken"), 1, "only the real code is exchanged");
     assert_eq!(status_json(&emu, &user)["sessions"][0]["token_valid"], true);
@@ -218,6 +223,88 @@ fn a_denial_from_the_browser_is_shown_with_its_control_characters_escaped() {
         "{stderr}"
     );
     assert!(!stderr.contains(['\x1b', '\x07', '\r']), "{stderr:?}");
+}
+
+/// Starts a browser sign-in without a browser: keyless, its loopback callback address, this
+/// sign-in's `state`, and the rest of its stderr.
+fn start_pkce(
+    user: &User,
+) -> (std::process::Child, String, String, std::sync::mpsc::Receiver<String>) {
+    let mut child = user.spawn(&login_args("--pkce"));
+    let (url_line, rest) = read_stderr_until(&mut child, |l| l.contains("/authorize?"));
+    let (port, state) = port_and_state(url_line.trim());
+    (child, format!("127.0.0.1:{port}"), state, rest)
+}
+
+/// What the browser brings back for this sign-in that is neither a code nor a denial ends the
+/// sign-in with the browser's own words, and writes nothing.
+#[test]
+fn a_callback_without_a_code_ends_the_sign_in_with_what_the_browser_said() {
+    let emu = Emulator::start(&[]);
+    for (query, status, message) in [
+        (
+            "error=server_error&error_description=try%20again%20later",
+            200,
+            "error: the sign-in failed in the browser: server_error (try again later)",
+        ),
+        ("", 400, "error: the browser returned no authorization code"),
+    ] {
+        let user = User::new(&emu);
+        let (child, callback, state, rest) = start_pkce(&user);
+        let page =
+            request(&callback, "GET", &format!("/oauth/callback?{query}&state={state}"), &[], b"");
+        assert_eq!(page.status, status, "{query}: {}", page.text());
+        let out = wait_bounded(child, 30);
+        let stderr = rest.recv().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{query}: {stderr}");
+        assert!(stderr.contains(message), "{query}: {stderr}");
+        assert!(stderr.contains("hint: run the login again"), "{query}: {stderr}");
+        assert!(out.stdout.is_empty());
+        assert!(!user.config_path().exists(), "a failed login wrote the config");
+    }
+    assert_eq!(emu.op_count("CreateToken"), 0, "there was no code to exchange");
+}
+
+/// A code Identity Center does not know (here one the callback carried with the right
+/// `state`, but never issued) is refused when keyless exchanges it.
+#[test]
+fn a_code_identity_center_refuses_is_not_accepted() {
+    let emu = Emulator::start(&[]);
+    let user = User::new(&emu);
+    let (child, callback, state, rest) = start_pkce(&user);
+    let page = request(
+        &callback,
+        "GET",
+        &format!("/oauth/callback?code=never-issued&state={state}"),
+        &[],
+        b"",
+    );
+    assert_eq!(page.status, 200, "{}", page.text());
+    let out = wait_bounded(child, 30);
+    let stderr = rest.recv().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: the sign-in code was not accepted: InvalidGrantException"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: run the login again"), "{stderr}");
+    assert_eq!(emu.op_count("CreateToken"), 1, "{}", emu.stats());
+    assert!(!user.config_path().exists(), "a failed login wrote the config");
+}
+
+#[test]
+fn a_browser_sign_in_nobody_finishes_ends_at_the_timeout() {
+    let emu = Emulator::start(&[]);
+    let user = User::new(&emu);
+    let mut args = login_args("--pkce");
+    args.extend(["--timeout", "1"]);
+    let out = user.run(&args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: the browser sign-in did not finish within 1s"), "{stderr}");
+    assert!(stderr.contains("use `--device-code`"), "{stderr}");
+    assert_eq!(emu.op_count("CreateToken"), 0);
+    assert!(!user.config_path().exists(), "a failed login wrote the config");
 }
 
 #[test]
@@ -276,7 +363,8 @@ fn expired_device_code_is_a_clear_error() {
     let out = wait_bounded(user.spawn(&login_args("--device-code")), 30);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("the sign-in code expired"), "{stderr}");
+    assert!(stderr.contains("error: the sign-in code expired before it was approved"), "{stderr}");
+    assert!(stderr.contains("hint: run the login again"), "{stderr}");
     assert!(!user.config_path().exists());
 }
 
@@ -286,7 +374,13 @@ fn unreachable_endpoint_fails_cleanly_and_writes_nothing() {
     let out = user.run(&login_args("--device-code"));
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("could not reach the Identity Center sign-in service"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: could not reach the Identity Center sign-in service at http://127.0.0.1:9: the endpoint could not be reached"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("AWS_ENDPOINT_URL_SSO_OIDC if you set it"), "{stderr}");
     assert!(!user.config_path().exists());
 }
 
@@ -387,7 +481,8 @@ fn locked_secret_service_is_a_clear_error() {
     let out = user.run(&login_args("--device-code"));
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("keychain is locked") && stderr.contains("unlock"), "{stderr}");
+    assert!(stderr.contains("error: the secret-service keychain is locked"), "{stderr}");
+    assert!(stderr.contains("hint: unlock your login keyring"), "{stderr}");
     assert!(!user.config_path().exists());
 }
 
@@ -402,8 +497,9 @@ fn secret_service_without_a_login_keyring_refuses_instead_of_keeping_tokens_in_m
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("has no default (login) keyring")
-            && stderr.contains("in-memory session collection")
+        stderr.contains(
+            "error: the secret-service keychain is not available: the Secret Service has no default (login) keyring; keyless does not store tokens in its in-memory session collection"
+        )
             && stderr.contains("persistent login keyring")
             && stderr.contains("KEYLESS_STORE=keyutils"),
         "{stderr}"

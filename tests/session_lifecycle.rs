@@ -72,7 +72,12 @@ fn a_registration_identity_center_rejects_is_replaced() {
     let out = user.run(&login_args("--device-code"));
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("rejected the stored sign-in client"), "{stderr}");
+    assert!(
+        stderr
+            .contains("Identity Center rejected the stored sign-in client: InvalidClientException")
+            && stderr.contains("; registering a new one and starting the sign-in again."),
+        "{stderr}"
+    );
     assert_eq!(second.op_count("RegisterClient"), 1, "registered once, anew");
     assert_eq!(second.op_count("StartDeviceAuthorization"), 2, "tried once more");
     let out = user.credential_process(DEV, "Developer");
