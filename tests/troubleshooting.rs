@@ -116,6 +116,10 @@ const NOT_VERBATIM: &[(&str, &str)] = &[
         "`within {} s` with the 120 s wait",
     ),
     ("warning: ~/.local/bin is not on your PATH", "the installer names the directory it used"),
+    (
+        "listing your accounts failed: {reason}",
+        "`{what} failed: {reason}` with what was being listed",
+    ),
 ];
 
 /// Prefixes the error and warning printers add.
@@ -304,8 +308,6 @@ const TO_PROVE: &[&str] = &[
     "keyless will not open `{url}` in a browser: it opens only https addresses (and http to this machine)",
     "{url} belongs to IAM Identity Center in {region}; signing in there.",
     "warning: could not end `{session}` at Identity Center ({reason}); the local copy is removed anyway",
-    "listing accounts failed: …",
-    "listing roles in {account} failed: …",
     "profile `{profile}` uses long-lived access keys, which cannot sign in to the console",
     "profile `{profile}` has no credentials",
     "could not reach the AWS sign-in endpoint: {reason}",

@@ -1,5 +1,6 @@
 //! The admin API under `/_emulator/`, for tests and the demo: statistics, approving or
-//! denying device codes, disabling and re-enabling users, listing issued secrets and reading
+//! denying device codes, disabling and re-enabling users, injecting internal errors (into every
+//! AWS operation or only named ones), listing issued secrets and reading
 //! access-key status. Never rate-limited, faulted or counted.
 
 use serde_json::{Value, json};
@@ -64,13 +65,28 @@ pub fn handle(emu: &Emulator, req: &Request) -> Reply {
             Reply::json(200, &json!({"user": name, "disabled": false}))
         }
         ("POST", ["faults"]) => {
+            // `{"rate": R}` faults every AWS operation from now on; `"operations": [names]`
+            // only those (the rest answer normally).
             let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-            match body.get("rate").and_then(Value::as_f64) {
-                Some(rate) if (0.0..=1.0).contains(&rate) => {
-                    emu.lock().fault_rate = Some(rate);
-                    Reply::json(200, &json!({"rate": rate}))
+            let operations = match body.get("operations") {
+                None => Some(None),
+                Some(Value::Array(ops)) => ops
+                    .iter()
+                    .map(|o| o.as_str().map(str::to_string))
+                    .collect::<Option<std::collections::HashSet<_>>>()
+                    .map(Some),
+                Some(_) => None,
+            };
+            match (body.get("rate").and_then(Value::as_f64), operations) {
+                (Some(rate), Some(operations)) if (0.0..=1.0).contains(&rate) => {
+                    let mut st = emu.lock();
+                    st.fault_rate = Some(rate);
+                    st.fault_operations = operations;
+                    Reply::json(200, &json!({"rate": rate, "operations": st.fault_operations}))
                 }
-                _ => bad_request("the body must be {\"rate\": <0.0 to 1.0>}"),
+                _ => bad_request(
+                    "the body must be {\"rate\": <0.0 to 1.0>} with an optional \"operations\": [\"ListAccountRoles\", ...]",
+                ),
             }
         }
         ("GET", ["secrets"]) => Reply::json(200, &json!(emu.lock().secrets)),

@@ -289,7 +289,8 @@ fn fault(emu: &Emulator, op: Operation, req: &Request) -> Option<Reply> {
         });
     }
     let rate = st.fault_rate.unwrap_or(emu.config.fault_rate);
-    if rate > 0.0 && random_fraction() < rate {
+    let chosen = st.fault_operations.as_ref().is_none_or(|ops| ops.contains(op.name));
+    if rate > 0.0 && chosen && random_fraction() < rate {
         *st.stats.faults.entry(op.name.to_string()).or_default() += 1;
         let code = match op.protocol {
             Protocol::Query(_) => "InternalFailure",

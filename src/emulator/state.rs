@@ -186,6 +186,8 @@ pub struct State {
     /// Set through `POST /_emulator/faults`: replaces `--fault-rate` from then on, so a test
     /// can sign in first and then make every AWS call fail.
     pub fault_rate: Option<f64>,
+    /// The operations that fault (`operations` of `POST /_emulator/faults`); `None` for all.
+    pub fault_operations: Option<HashSet<String>>,
 }
 
 impl State {

@@ -58,11 +58,16 @@ where
         return Attempt::Throttled;
     }
     let message = format!("{what} failed: {}", clients::describe(&err));
-    if clients::is_transport(&err) || status.is_some_and(|s| s >= 500) {
+    if clients::is_transport(&err) {
         return Attempt::Transient(
             Error::user(message)
                 .hint("check your network connection (and AWS_ENDPOINT_URL_SSO if you set it)")
                 .into(),
+        );
+    }
+    if status.is_some_and(|s| s >= 500) {
+        return Attempt::Transient(
+            Error::user(message).hint("AWS is having trouble; try again in a minute").into(),
         );
     }
     if code == "UnauthorizedException" {

@@ -96,64 +96,6 @@ fn not_assigned(session: &str, account: &str, role: &str) -> RoleError {
     )
 }
 
-/// One account the user can access.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
-    pub id: String,
-    pub name: String,
-    pub email: String,
-}
-
-/// Every account the token's user can access (all pages).
-pub async fn list_accounts(
-    client: &aws_sdk_sso::Client,
-    access_token: &Secret<String>,
-) -> anyhow::Result<Vec<Account>> {
-    let mut pages = client
-        .list_accounts()
-        .access_token(access_token.expose())
-        .max_results(100)
-        .into_paginator()
-        .send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            Error::user(format!("listing accounts failed: {}", clients::describe(&e)))
-        })?;
-        for a in page.account_list() {
-            out.push(Account {
-                id: a.account_id().unwrap_or_default().to_string(),
-                name: a.account_name().unwrap_or_default().to_string(),
-                email: a.email_address().unwrap_or_default().to_string(),
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// Every role the user has in `account`.
-pub async fn list_roles(
-    client: &aws_sdk_sso::Client,
-    access_token: &Secret<String>,
-    account: &str,
-) -> anyhow::Result<Vec<String>> {
-    let mut pages = client
-        .list_account_roles()
-        .access_token(access_token.expose())
-        .account_id(account)
-        .max_results(100)
-        .into_paginator()
-        .send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            Error::user(format!("listing roles in {account} failed: {}", clients::describe(&e)))
-        })?;
-        out.extend(page.role_list().iter().filter_map(|r| r.role_name().map(str::to_string)));
-    }
-    Ok(out)
-}
-
 /// Ends the session at Identity Center. Errors are returned so the caller can report them,
 /// but local cleanup should happen regardless.
 pub async fn logout(

@@ -201,3 +201,43 @@ fn a_lock_directory_of_another_user_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_listing_the_portal_keeps_failing_names_what_was_being_listed() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    let config = std::fs::read_to_string(user.config_path()).unwrap();
+    let sync = ["profiles", "sync", "--session", "acme", "--yes"];
+    for (operations, want) in [
+        (
+            serde_json::json!(["ListAccounts"]),
+            "error: listing your accounts failed: InternalServerException",
+        ),
+        (
+            serde_json::json!(["ListAccountRoles"]),
+            "error: listing your roles in account 111111111111 failed: InternalServerException",
+        ),
+    ] {
+        let r = emu.post_json(
+            "/_emulator/faults",
+            &serde_json::json!({"rate": 1.0, "operations": operations}),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let (code, err) = fails(&user, &sync);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(err.contains(want), "{err}");
+        assert!(err.contains("hint: AWS is having trouble; try again in a minute"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(user.config_path()).unwrap(),
+            config,
+            "nothing is written from a partial listing"
+        );
+    }
+    // Only the operations named fault: the sign-in and role credentials still work.
+    let out = user.credential_process("111111111111", "Developer");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stats = emu.stats();
+    assert_eq!(stats["faults"]["GetRoleCredentials"], serde_json::Value::Null, "{stats}");
+    assert_eq!(stats["faults"]["ListAccounts"], 5, "one try and four retries: {stats}");
+}
