@@ -124,9 +124,10 @@ fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
         .build()
         .context("building the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.addr)
-            .await
-            .map_err(|e| Error::user(format!("cannot listen on {}: {e}", config.addr)))?;
+        let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(|e| {
+            Error::user(format!("cannot listen on {}: {e}", config.addr))
+                .hint("pick another --addr (port 0 picks a free port)")
+        })?;
         let mut addr = listener.local_addr()?;
         if addr.ip().is_unspecified() {
             addr.set_ip([127, 0, 0, 1].into());
