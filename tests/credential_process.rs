@@ -215,8 +215,16 @@ fn not_signed_in_and_bad_arguments() {
     assert!(out.stdout.is_empty());
     assert!(text(&out.stderr).contains("you are not signed in to SSO session `acme`"));
     let bad = user.credential_process("12", "R");
-    assert_eq!(bad.status.code(), Some(2));
+    let err = text(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
     assert!(bad.stdout.is_empty());
+    assert!(err.contains("error: `12` is not a 12-digit AWS account ID"), "{err}");
+    assert!(
+        err.contains(
+            "hint: fix --account in the profile's credential_process line (`keyless profiles sync` rewrites it)"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

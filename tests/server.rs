@@ -236,7 +236,15 @@ fn serve_refuses_profiles_it_cannot_serve_and_non_loopback_addresses() {
     let (_emu, user) = signed_in(&[]);
     let out = user.run(&["serve", "--profile", "nope"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("there is no profile `nope`"), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "error: there is no profile `nope` in {}",
+            user.config_path().display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("hint: create keyless profiles with `keyless profiles sync`"), "{err}");
     assert!(out.stdout.is_empty());
     std::fs::write(
         user.config_path(),
@@ -361,6 +369,11 @@ fn a_profile_that_cannot_be_served_yet_is_named_and_served_after_signing_in() {
         "{err}"
     );
     assert!(err.contains("hint: run `keyless login --session acme`"), "{err}");
+    // Each refused request is logged with the same message the SDK got.
+    assert!(
+        err.contains("keyless: /profile/acme-dev for profile `acme-dev`: error: you are not signed in to SSO session `acme`"),
+        "{err}"
+    );
     user.assert_no_secret_leaked(&emu, &[&err, &boto, &rust, &after]);
 }
 

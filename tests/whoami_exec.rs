@@ -181,16 +181,38 @@ fn env_dotenv_is_read_back_exactly_by_a_dotenv_parser() {
     assert_eq!(got, want);
 }
 
-/// Runs keyless under [`support::PTY_DRIVER`] with `steps`; returns the transcript.
+/// Runs keyless under [`support::PTY_DRIVER`] with `steps`; returns the transcript after
+/// checking that it succeeded.
 fn on_a_terminal(user: &User, steps: serde_json::Value, args: &[&str]) -> String {
+    let (code, transcript) = terminal_run(user, steps, args);
+    assert_eq!(code, Some(0), "{transcript}");
+    transcript
+}
+
+/// Runs keyless under [`support::PTY_DRIVER`] with `steps`; returns its exit code and the
+/// transcript (with the driver's own complaints, if any).
+fn terminal_run(user: &User, steps: serde_json::Value, args: &[&str]) -> (Option<i32>, String) {
     let bin = support::keyless_bin();
     let steps = steps.to_string();
     let mut all = vec!["-c", support::PTY_DRIVER, steps.as_str(), bin.as_str()];
     all.extend(args);
     let out = support::user::run_bounded(user.python(&all), 120);
-    let transcript = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{transcript}\n{}", text(&out.stderr));
-    transcript
+    (out.status.code(), format!("{}\n{}", text(&out.stdout), text(&out.stderr)))
+}
+
+#[test]
+fn on_a_terminal_esc_in_the_picker_cancels_and_ctrl_c_interrupts() {
+    let (_emu, user) = signed_in();
+    let (code, t) =
+        terminal_run(&user, serde_json::json!([["Which profile?", "\u{1b}"]]), &["whoami"]);
+    assert_eq!(code, Some(1), "{t}");
+    assert!(t.contains("error: cancelled"), "{t}");
+    assert!(!t.contains("Account"), "nothing ran: {t}");
+    // Ctrl-C interrupts keyless as it does any program: it stops at once, by the signal.
+    let (code, t) =
+        terminal_run(&user, serde_json::json!([["Which profile?", "\u{3}"]]), &["whoami"]);
+    assert_eq!(code, Some(256 - 2), "the driver reports death by SIGINT as -2: {t}");
+    assert!(!t.contains("Account"), "nothing ran: {t}");
 }
 
 #[test]

@@ -53,6 +53,7 @@ pub fn run(args: CredentialProcessArgs) -> anyhow::Result<String> {
             "`{}` is not a 12-digit AWS account ID",
             args.account
         ))
+        .hint("fix --account in the profile's credential_process line (`keyless profiles sync` rewrites it)")
         .into());
     }
     let store = crate::store::open()?;

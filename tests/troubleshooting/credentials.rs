@@ -241,3 +241,40 @@ fn a_listing_the_portal_keeps_failing_names_what_was_being_listed() {
     assert_eq!(stats["faults"]["GetRoleCredentials"], serde_json::Value::Null, "{stats}");
     assert_eq!(stats["faults"]["ListAccounts"], 5, "one try and four retries: {stats}");
 }
+
+#[test]
+fn a_command_that_cannot_be_started_is_named() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    user.add_profile("dev", "111111111111", "Developer");
+    for server in [&[][..], &["--server"]] {
+        let args = [&["exec"][..], server, &["--profile", "dev", "--", "no-such-program"]].concat();
+        let (code, err) = fails(&user, &args);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(
+                "error: could not run `no-such-program`: No such file or directory (os error 2)"
+            ),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("hint: check the command name and your PATH"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_portal_answer_keyless_does_not_expect_is_passed_on() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let mut user = User::new(&emu);
+    user.login();
+    // AWS_ENDPOINT_URL_SSO with a path that is not the portal's: it answers with an error
+    // keyless has no special words for.
+    user.extra_env.push(("AWS_ENDPOINT_URL_SSO".into(), format!("{}/start", emu.url())));
+    let (code, err) = fails(&user, &CP);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("error: getting role credentials failed: UnknownOperationException: no operation for GET /start/federation/credentials"),
+        "{err}"
+    );
+    assert!(err.contains("hint: run `keyless login --session acme`"), "{err}");
+}
