@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::error::CredentialsError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::aws_config::ini::Document;
@@ -197,11 +198,20 @@ async fn sdk_credentials(profile: &str) -> anyhow::Result<SessionCredentials> {
         .profile_name(profile)
         .load()
         .await;
-    let provider = conf.credentials_provider().ok_or_else(|| {
+    let none = || {
         Error::user(format!("profile `{profile}` has no credentials"))
             .hint("run `keyless profiles sync` or `keyless onboard` to create keyless profiles")
-    })?;
+    };
+    let provider = conf.credentials_provider().ok_or_else(none)?;
     let c = provider.provide_credentials().await.map_err(|e| {
+        // Nothing configures credentials for the profile: the SDK's chain ends with "the
+        // credential provider was not enabled" or the instance metadata's failure, neither
+        // of which says what to do.
+        if matches!(e, CredentialsError::CredentialsNotLoaded(_))
+            || !credentials_configured(profile)
+        {
+            return none();
+        }
         Error::user(format!("could not get credentials for profile `{profile}`: {e}"))
             .hint(format!("check the profile with `keyless whoami --profile {profile}`"))
     })?;
@@ -217,6 +227,37 @@ async fn sdk_credentials(profile: &str) -> anyhow::Result<SessionCredentials> {
         secret_access_key: Secret::new(c.secret_access_key().to_string()),
         session_token: Secret::new(token.to_string()),
     })
+}
+
+/// Whether anything gives `profile` credentials: a credential setting in its config or
+/// credentials section, or credentials in the environment (which every SDK uses first).
+fn credentials_configured(profile: &str) -> bool {
+    const ENV: &[&str] = &[
+        "AWS_ACCESS_KEY_ID",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ];
+    if ENV.iter().any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty())) {
+        return true;
+    }
+    let has_setting = |p: profiles::Profile<'_>| {
+        p.properties.iter().any(|prop| {
+            let key = prop.key.to_ascii_lowercase();
+            profiles::CONFLICTING_KEYS.contains(&key.as_str()) || key == "credential_process"
+        })
+    };
+    let read = |path: anyhow::Result<std::path::PathBuf>| {
+        path.and_then(|p| crate::aws_config::read_document(&p)).ok()
+    };
+    read(paths::config_path())
+        .is_some_and(|doc| profiles::config_profile(&doc, profile).is_some_and(has_setting))
+        || read(paths::credentials_path()).is_some_and(|doc| {
+            profiles::credentials_profiles(&doc)
+                .into_iter()
+                .filter(|p| p.name == profile)
+                .any(has_setting)
+        })
 }
 
 /// The federation endpoint: `$AWS_ENDPOINT_URL_SIGNIN` + `/federation`, else the sign-in host
