@@ -63,17 +63,39 @@ fn sts(emu: &Emulator, akid: &str, secret: &str, token: Option<&str>) -> aws_sdk
     aws_sdk_sts::Client::from_conf(conf)
 }
 
-/// The modeled error code of a failed call (panics on success or a non-service error).
-fn code<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
-    result: Result<T, SdkError<E, R>>,
-) -> String {
+/// The modeled error code and message of a failed call (panics on success or a non-service
+/// error).
+fn code_and_message_of<T, E, R>(result: Result<T, SdkError<E, R>>) -> (String, String)
+where
+    T: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
     match result {
         Ok(v) => panic!("expected an error, got {v:?}"),
-        Err(e) => match e.as_service_error().and_then(|s| s.code()) {
-            Some(c) => c.to_string(),
+        Err(e) => match e.as_service_error().and_then(|s| Some((s.code()?, s.message()))) {
+            Some((c, m)) => (c.to_string(), m.unwrap_or_default().to_string()),
             None => panic!("not a modeled service error: {e:?}"),
         },
     }
+}
+
+/// The modeled error code of a failed call.
+fn code<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    result: Result<T, SdkError<E, R>>,
+) -> String {
+    code_and_message_of(result).0
+}
+
+/// A failed call as `docs/troubleshooting.md` lists AWS's answers: `Code: message`.
+fn code_and_message<T, E, R>(result: Result<T, SdkError<E, R>>) -> String
+where
+    T: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    let (code, message) = code_and_message_of(result);
+    format!("{code}: {message}")
 }
 
 /// A registered client: `(id, secret)`.
@@ -494,6 +516,11 @@ async fn authorize_never_redirects_an_invalid_request() {
         assert_eq!(r.status, 400, "{label}: {}", r.text());
         assert!(r.header("location").is_none(), "{label}");
         assert!(r.header("content-type").unwrap().starts_with("text/html"), "{label}");
+        if label == "unregistered scope" {
+            // What the browser shows.
+            let page = r.text();
+            assert!(page.contains("The scope openid is not registered for this client."), "{page}");
+        }
     }
     // AWS reads `scopes`; OAuth's singular `scope` is not a parameter of its, so even an
     // unregistered scope there is not read (the registration's scopes apply).
@@ -649,6 +676,14 @@ async fn portal_lists_paginate_and_role_credentials_pass_sigv4_in_sts() {
         .send()
         .await;
     assert_eq!(code(unknown), "InvalidClientTokenId");
+    // STS answers in every region, but the SDK's credential scope must name a real one.
+    let client = sts(&emu, &c.akid, &c.secret, Some(&c.token));
+    let nowhere = client.config().to_builder().region(aws_sdk_sts::config::Region::new("nowhere"));
+    let nowhere = aws_sdk_sts::Client::from_conf(nowhere.build());
+    assert_eq!(
+        code_and_message(nowhere.get_caller_identity().send().await).trim_end(),
+        "SignatureDoesNotMatch: Credential should be scoped to a valid region."
+    );
 
     let unassigned = sso(&emu)
         .get_role_credentials()
@@ -661,7 +696,7 @@ async fn portal_lists_paginate_and_role_credentials_pass_sigv4_in_sts() {
     let status =
         unassigned.as_ref().err().and_then(|e| e.raw_response()).map(|r| r.status().as_u16());
     assert_eq!(status, Some(403));
-    assert_eq!(code(unassigned), "ForbiddenException");
+    assert_eq!(code_and_message(unassigned), "ForbiddenException: No access");
 }
 
 #[tokio::test]
@@ -680,8 +715,8 @@ async fn unknown_logged_out_and_revoked_tokens_are_unauthorized() {
     let t = login(&emu).await;
     sso(&emu).logout().access_token(&t.access).send().await.expect("Logout");
     assert_eq!(
-        code(sso(&emu).list_accounts().access_token(&t.access).send().await),
-        "UnauthorizedException"
+        code_and_message(sso(&emu).list_accounts().access_token(&t.access).send().await),
+        "UnauthorizedException: Session token not found or invalid"
     );
     let refresh = oidc(&emu)
         .create_token()

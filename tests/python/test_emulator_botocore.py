@@ -387,10 +387,11 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 def msg(fn, *a, **k):
+    # As docs/troubleshooting.md lists AWS's answers: "Code: message".
     try:
         fn(*a, **k)
     except ClientError as e:
-        return [e.response["Error"]["Code"], e.response["Error"]["Message"]]
+        return "%s: %s" % (e.response["Error"]["Code"], e.response["Error"]["Message"])
     raise AssertionError("expected an error")
 key = dict(aws_access_key_id=IN["key"], aws_secret_access_key=IN["secret"])
 iam_home = s.create_client("iam", region_name="us-east-1", **key)
@@ -399,6 +400,7 @@ res = {"home": len(iam_home.list_access_keys()["AccessKeyMetadata"]),
        "away": msg(iam_away.list_access_keys)}
 res["sts"] = [s.create_client("sts", region_name=r, **key).get_caller_identity()["Account"]
               for r in ("eu-west-1", "ap-southeast-2", "us-gov-west-1")]
+res["sts_nowhere"] = msg(s.create_client("sts", region_name="nowhere", **key).get_caller_identity)
 # An IAM call signed for the sts service, as a misconfigured signer would.
 body = "Action=ListAccessKeys&Version=2010-05-08"
 req = AWSRequest(method="POST", url=IN["url"] + "/", data=body,
@@ -412,7 +414,7 @@ except urllib.error.HTTPError as e:
     import xml.etree.ElementTree as ET
     ns = {"i": "https://iam.amazonaws.com/doc/2010-05-08/"}
     root = ET.fromstring(text)
-    res["service"] = [e.code, root.find("i:Error/i:Code", ns).text, root.find("i:Error/i:Message", ns).text]
+    res["service"] = [e.code, "%s: %s" % (root.find("i:Error/i:Code", ns).text, root.find("i:Error/i:Message", ns).text)]
 print(json.dumps(res))
 """,
         aws_env(emu),
@@ -421,6 +423,7 @@ print(json.dumps(res))
         url=emu.url,
     )
     assert out["home"] == 1
-    assert out["away"] == ["SignatureDoesNotMatch", "Credential should be scoped to a valid region, not 'eu-west-1'. "]
+    assert out["away"] == "SignatureDoesNotMatch: Credential should be scoped to a valid region, not 'eu-west-1'. "
     assert out["sts"] == ["111111111111"] * 3
-    assert out["service"] == [403, "SignatureDoesNotMatch", "Credential should be scoped to correct service: 'iam'. "]
+    assert out["sts_nowhere"] == "SignatureDoesNotMatch: Credential should be scoped to a valid region. "
+    assert out["service"] == [403, "SignatureDoesNotMatch: Credential should be scoped to correct service: 'iam'. "]
