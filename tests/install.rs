@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use support::TempDir;
@@ -13,13 +13,15 @@ fn install_sh() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh").display().to_string()
 }
 
+/// `sh install.sh ARGS` with `PATH` as given.
+fn installer(args: &[&str], path: &str) -> Command {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg(install_sh()).args(args).env("PATH", path);
+    cmd
+}
+
 fn run(args: &[&str], path: &str) -> Output {
-    Command::new("sh")
-        .arg(install_sh())
-        .args(args)
-        .env("PATH", path)
-        .output()
-        .expect("running install.sh")
+    installer(args, path).output().expect("running install.sh")
 }
 
 fn text(b: &[u8]) -> String {
@@ -90,9 +92,60 @@ fn without_cargo_it_says_how_to_get_it() {
     let out = run(&["--prefix", &prefix.path().display().to_string()], "/usr/bin:/bin");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("error: cargo is not installed"), "{stderr}");
-    assert!(stderr.contains("https://rustup.rs"), "{stderr}");
+    assert!(
+        stderr.contains("error: cargo is not installed, and keyless is built from source"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "hint: install Rust with rustup (https://rustup.rs), open a new shell, then run ./install.sh again"
+        ),
+        "{stderr}"
+    );
     assert!(!prefix.path().join("bin").exists());
+}
+
+/// Where `name` is on the test's own `PATH`.
+fn on_path(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} is not on PATH"))
+}
+
+// The installer looks for a C compiler only on Linux, where the Secret Service's libdbus is
+// compiled from source.
+#[cfg(target_os = "linux")]
+#[test]
+fn without_a_c_compiler_it_names_the_package_to_install() {
+    // cargo (and what install.sh needs besides the shell's builtins) but no `cc`: the build
+    // fails at the first build script it has to link.
+    let tools = TempDir::new("tools-nocc");
+    for tool in ["cargo", "rustc", "dirname", "uname"] {
+        std::os::unix::fs::symlink(on_path(tool), tools.path().join(tool)).unwrap();
+    }
+    let prefix = TempDir::new("prefix-nocc");
+    // A target directory of its own, so nothing is already built.
+    let target = TempDir::new("target-nocc");
+    let mut cmd = installer(
+        &["--prefix", &prefix.path().display().to_string()],
+        &tools.path().display().to_string(),
+    );
+    cmd.env("CARGO_TARGET_DIR", target.path());
+    let out = support::user::run_bounded(cmd, 600);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("linker `cc` not found"), "cargo's own error stays: {stderr}");
+    assert!(
+        stderr.contains(
+            "error: the build failed: no C compiler was found (keyless builds its own libdbus for the Secret Service)"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: on Debian or Ubuntu: sudo apt-get install build-essential"));
+    assert!(stderr.contains("hint: on Fedora: sudo dnf install gcc"), "{stderr}");
+    assert!(!prefix.path().join("bin").exists(), "nothing was installed");
 }
 
 #[test]
