@@ -88,9 +88,10 @@ pub fn run(args: LogoutArgs) -> anyhow::Result<i32> {
         let token = match session_token(store.as_ref(), &name) {
             Ok(t) => t,
             Err(e) => {
+                // The reason alone: an `error:` and a `hint:` inside the parentheses would read
+                // as two more messages.
                 ui::note(format!(
-                    "warning: could not end `{name}` at Identity Center ({}); the local copy is removed anyway",
-                    crate::error::render(&e).replace('\n', " ")
+                    "warning: could not end `{name}` at Identity Center ({e:#}); the local copy is removed anyway"
                 ));
                 failed = true;
                 None

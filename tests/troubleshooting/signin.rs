@@ -4,6 +4,8 @@
 
 use super::*;
 
+use support::Emulator;
+
 /// A user of the emulator whose keyless uses the store `store` (`KEYLESS_STORE`).
 fn with_store(store: &str) -> User {
     let mut user = offline_user();
@@ -45,4 +47,59 @@ fn the_secret_service_without_a_d_bus_session_is_not_available() {
     );
     assert!(err.contains("KEYLESS_STORE=keyutils"), "the hint offers the kernel keyring: {err}");
     assert!(!user.config_path().exists(), "nothing was written");
+}
+
+/// Waits until keyless itself sees the session's access token as expired.
+fn wait_for_expiry(user: &User) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let out = user.run(&["status", "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if status["sessions"][0]["token_valid"] == false {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the token never expired: {status}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// The access token has run out and the token endpoint cannot be reached to refresh it (the
+/// network is down, or a proxy blocks it): credentials cannot be had, and `logout` removes the
+/// local copy but says that the session lives on at Identity Center.
+#[test]
+fn an_expired_session_that_cannot_be_refreshed_now_is_not_called_over() {
+    let emu = Emulator::start(&["--auto-approve", "--token-ttl", "2"]);
+    let mut user = User::new(&emu);
+    user.login();
+    wait_for_expiry(&user);
+    user.extra_env.push(("AWS_ENDPOINT_URL_SSO_OIDC".into(), "http://127.0.0.1:9".into()));
+
+    let out = user.credential_process("111111111111", "Developer");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty(), "credential-process printed: {}", text(&out.stdout));
+    assert!(
+        err.contains(
+            "error: could not refresh the SSO session `acme`: the endpoint could not be reached"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("hint: check your network connection and try again"), "{err}");
+    assert_eq!(emu.op_count("GetRoleCredentials"), 0, "{}", emu.stats());
+
+    let out = user.run(&["logout", "--session", "acme"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "warning: could not end `acme` at Identity Center (could not refresh the SSO session `acme`: the endpoint could not be reached); the local copy is removed anyway\n"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("Signed out of `acme`"), "{err}");
+    assert_eq!(emu.op_count("Logout"), 0, "{}", emu.stats());
+    let out = user.run(&["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["sessions"][0]["signed_in"], false, "{status}");
 }
