@@ -123,26 +123,34 @@ pub async fn serve_http<H, F>(
     }
 }
 
-/// Resolves on SIGINT or SIGTERM (on Windows, Ctrl-C).
-pub async fn shutdown_signal() {
+/// A future that resolves on SIGINT or SIGTERM (on Windows, Ctrl-C). The handlers are in place
+/// when this returns, so a signal that arrives before the future is first polled (a supervisor
+/// stopping a server the moment it announced itself) still ends it cleanly. Call it inside a
+/// tokio runtime.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let handlers = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()));
+        async move {
+            match handlers {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

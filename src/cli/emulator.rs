@@ -132,12 +132,14 @@ fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
         if addr.ip().is_unspecified() {
             addr.set_ip([127, 0, 0, 1].into());
         }
+        // Ready for a signal before announcing the URL.
+        let shutdown = crate::net::shutdown_signal();
         // The base URL is the one line scripts read from stdout.
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "http://{addr}")?;
         stdout.flush()?;
         drop(stdout);
-        emulator::serve(listener, config, crate::net::shutdown_signal()).await
+        emulator::serve(listener, config, shutdown).await
     })?;
     Ok(0)
 }

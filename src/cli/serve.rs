@@ -45,6 +45,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     let addr = listener.local_addr()?;
     let endpoint = Endpoint::new(server::new_token(), routes);
     let first = server::url(addr, &endpoint.routes()[0].path);
+    // Ready for SIGTERM before announcing the endpoint: whoever reads the lines may stop it at
+    // once, and should see it stop cleanly.
+    let runtime = runtime()?;
+    let shutdown = {
+        let _context = runtime.enter();
+        crate::net::shutdown_signal()
+    };
     // stdout is an env file (`docker run --env-file`): these two lines, then nothing.
     super::print_stdout(&format!(
         "{ENV_FULL_URI}={first}\n{ENV_TOKEN}={}\n",
@@ -81,7 +88,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         }
     }
     ui::note("keyless: serving until Ctrl-C or SIGTERM");
-    runtime()?.block_on(server::serve(listener, endpoint, crate::net::shutdown_signal()))?;
+    runtime.block_on(server::serve(listener, endpoint, shutdown))?;
     ui::note("keyless: stopped");
     Ok(0)
 }
