@@ -303,7 +303,7 @@ fn migrate_one(
     ));
     let owner = match crate::util::block_on(key_owner(key, &cx.session.region)) {
         Ok(o) => o,
-        Err(e) => return skip(crate::error::render(&e).replace('\n', " ")),
+        Err(e) => return skip(format!("{e:#}")),
     };
     let user = iam_user(&owner.arn).unwrap_or("?").to_string();
     ui::note(format!("  belongs to {} (account {})", owner.arn, owner.account));
@@ -441,7 +441,8 @@ fn migrate_one(
             })
         }
         Err(e) => {
-            let reason = crate::error::render(&e).replace('\n', " ");
+            // The reason alone, as it is quoted in a sentence: no `error:` prefix or hint.
+            let reason = format!("{e:#}");
             ui::note(format!("  could not deactivate it: {reason}"));
             Ok(Outcome::RemovedNotDeactivated {
                 profile: key.profile.clone(),

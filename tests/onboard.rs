@@ -788,6 +788,76 @@ fn demo_keyring_entries() -> Vec<String> {
         .collect()
 }
 
+/// An IAM endpoint that answers every request with `200 OK` and a body larger than any
+/// client should read (more than the 256 KiB keyless takes); its URL.
+fn oversized_iam() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            // Read the whole request first, so the answer is not cut short by a reset.
+            let mut reader = BufReader::new(&stream);
+            let mut length = 0;
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                if let Some((k, v)) = line.split_once(':')
+                    && k.eq_ignore_ascii_case("content-length")
+                {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let big = "<x/>".repeat(300 * 1024 / 4);
+            let _ = write!(
+                &stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{big}",
+                big.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn migration_when_iam_answers_with_too_much_names_the_endpoint_and_keeps_the_key_active() {
+    let emu = demo_emulator();
+    let m = Machine::new(&emu);
+    std::fs::write(
+        m.aws().join("credentials"),
+        format!(
+            "[default]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\n"
+        ),
+    )
+    .unwrap();
+    let iam = oversized_iam();
+    let team = repo("profiles/demo-team.toml");
+    let mut c = Command::new(keyless_bin());
+    m.env(&mut c);
+    c.env("AWS_ENDPOINT_URL_IAM", &iam).stdin(Stdio::null());
+    c.args(ONBOARD).arg(&team).arg("--migrate");
+    let out = support::user::run_bounded(c, 180);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let reason =
+        format!("IAM at {iam} answered badly: reading the response: length limit exceeded");
+    // The reason is quoted as it is, not as an error of its own ("(error: …)").
+    assert!(err.contains(&format!("  could not deactivate it: {reason}\n")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "replaced {DEMO_KEY} in profile `default`, but it is still ACTIVE in IAM ({reason})"
+        )),
+        "{err}"
+    );
+    // The key was never deactivated, but it is gone from the machine and the profile is SSO.
+    assert_eq!(emu.access_key_status(DEMO_KEY), "Active");
+    let arn = m.aws_cli_arn("default").unwrap();
+    assert!(arn.contains(":assumed-role/AWSReservedSSO_Developer_"), "{arn}");
+    m.assert_key_secret_gone();
+    m.assert_no_secret_leaked(&emu, &[&out]);
+}
+
 #[test]
 fn migration_when_iam_refuses_deactivation_says_what_an_administrator_must_do() {
     // The same organisation, but the user's policy does not allow iam:UpdateAccessKey.

@@ -322,7 +322,6 @@ const TO_PROVE: &[&str] = &[
     "kept {key} in profile `{profile}`: profile `{profile}` in {config} also has {settings}, which replacing it would drop; …",
     "kept {key} in profile `{profile}`: you have no SSO access to account {account}; …",
     "kept {key} in profile `{profile}`: no role is mapped for account {account} …",
-    "IAM at {endpoint} answered badly: {reason}",
 ];
 
 /// Where the suite's tests live: every Rust test file (this one only from its cases, below the
