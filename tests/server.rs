@@ -407,20 +407,53 @@ fn listening_beyond_loopback_is_warned_about() {
 
 #[test]
 fn exec_server_warns_when_the_default_profile_comes_first() {
+    // What botocore in the command takes its credentials from.
+    const METHOD: &str = r#"
+import botocore.session
+try:
+    print("METHOD=" + botocore.session.get_session().get_credentials().method)
+except Exception as e:
+    print("ERROR=" + str(e))
+"#;
     let (_emu, user) = signed_in(&[]);
+    let py = std::env::var("KEYLESS_TEST_PYTHON").expect("KEYLESS_TEST_PYTHON");
+    let run = || {
+        let out = user.run(&["exec", "--server", "--profile", "acme-dev", "--", &py, "-c", METHOD]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        (text(&out.stdout), text(&out.stderr))
+    };
+    let (stdout, err) = run();
+    assert!(stdout.contains("METHOD=container-role"), "{stdout}");
+    assert!(!err.contains("warning"), "{err}");
+
     let config = std::fs::read_to_string(user.config_path()).unwrap();
     std::fs::write(
         user.config_path(),
         format!("[default]\ncredential_process = /bin/false\n\n{config}"),
     )
     .unwrap();
-    let out = user.run(&["exec", "--server", "--profile", "acme-dev", "--", "true"]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let (stdout, err) = run();
     assert!(
         err.contains("keyless: warning: the `default` profile in the AWS config has `credential_process`; SDKs in the command use those before the endpoint"),
         "{err}"
     );
+    assert!(
+        stdout.contains("ERROR=Error when retrieving credentials from custom-process"),
+        "as warned: {stdout}"
+    );
+
+    std::fs::write(user.config_path(), &config).unwrap();
+    std::fs::write(
+        user.credentials_path(),
+        "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    )
+    .unwrap();
+    let (stdout, err) = run();
+    assert!(
+        err.contains("keyless: warning: the `default` profile in the AWS credentials file has access keys; SDKs in the command use those before the endpoint"),
+        "{err}"
+    );
+    assert!(stdout.contains("METHOD=shared-credentials-file"), "as warned: {stdout}");
 }
 
 #[test]

@@ -116,6 +116,10 @@ const NOT_VERBATIM: &[(&str, &str)] = &[
         "`within {} s` with the 120 s wait",
     ),
     (
+        "keyless: warning: the `default` profile in the AWS credentials file has access keys; SDKs in the command use those before the endpoint",
+        "a warning prefix, the finding and its consequence are three pieces",
+    ),
+    (
         "listing your accounts failed: {reason}",
         "`{what} failed: {reason}` with what was being listed",
     ),
