@@ -4,6 +4,8 @@
 
 use super::*;
 
+use support::Emulator;
+
 #[test]
 fn a_team_file_that_cannot_be_read_is_named_with_the_flag_to_fix() {
     let user = offline_user();
@@ -55,4 +57,118 @@ fn an_emulator_on_a_taken_port_says_how_to_pick_another() {
         "{err}"
     );
     assert!(err.contains("hint: pick another --addr (port 0 picks a free port)"), "{err}");
+}
+
+/// A team file whose profile-name template is `template`.
+fn team_file_with_template(template: &str) -> String {
+    format!(
+        "[sso]\nsession = \"acme\"\nstart_url = \"{START_URL}\"\nregion = \"{REGION}\"\n\n\
+         [profiles]\nname = {template:?}\n\n\
+         [[environments]]\nname = \"dev\"\naccounts = [\"111111111111\"]\nrole = \"Developer\"\n\n\
+         [[environments]]\nname = \"prod\"\naccounts = [\"222222222222\"]\nrole = \"ReadOnly\"\n"
+    )
+}
+
+#[test]
+fn a_bad_profile_name_template_names_the_line_and_what_is_wrong() {
+    let user = offline_user();
+    let team = user.home.path().join("team.toml");
+    let shown = team.display().to_string();
+    for (template, message) in [
+        ("acme-{env", "template \"acme-{env\" has a `{` without a `}`"),
+        ("acme-env}", "template \"acme-env}\" has a `}` without a `{`"),
+        (
+            "acme-{environment}",
+            "template \"acme-{environment}\" uses {environment}, which is not a variable (use {env}, {account_name}, {account_id}, {role})",
+        ),
+        (
+            "team {env}",
+            "template \"team {env}\" gives the profile name \"team dev\"; profile names may use only letters",
+        ),
+        (
+            "acme",
+            "the template \"acme\" names two profiles \"acme\" (account 111111111111 role Developer and account 222222222222 role ReadOnly); add {account_name}, {account_id} or {role} to it",
+        ),
+    ] {
+        std::fs::write(&team, team_file_with_template(template)).unwrap();
+        for args in [
+            &["profiles", "sync", "--yes", "--team", &shown][..],
+            &["onboard", "--yes", "--device-code", "--no-browser", "--team", &shown],
+        ] {
+            let (code, err) = fails(&user, args);
+            assert_eq!(code, Some(1), "{template} {args:?}: {err}");
+            assert!(
+                err.contains(&format!(
+                    "error: team file {shown}, line 7: profiles.name: {message}"
+                )),
+                "{template} {args:?}: {err}"
+            );
+            assert!(
+                err.contains(
+                    "hint: fix the team file (its format is described in profiles/example-team.toml)"
+                ),
+                "{err}"
+            );
+        }
+    }
+    assert!(!user.config_path().exists(), "nothing was written");
+}
+
+/// An SSO portal that pages forever: `ListAccounts` (or, with `roles`, `ListAccountRoles`)
+/// answers every page with the same `nextToken`, as AWS never does. Its URL.
+fn portal_repeating_its_next_token(roles: bool) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                line.clear();
+            }
+            let body = if request_line.contains("/assignment/roles") {
+                r#"{"roleList":[{"roleName":"Developer","accountId":"111111111111"}],"nextToken":"same"}"#
+            } else if roles {
+                r#"{"accountList":[{"accountId":"111111111111","accountName":"acme-dev","emailAddress":"dev@acme.example"}]}"#
+            } else {
+                r#"{"accountList":[{"accountId":"111111111111","accountName":"acme-dev","emailAddress":"dev@acme.example"}],"nextToken":"same"}"#
+            };
+            let _ = write!(
+                &stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn a_portal_that_pages_forever_stops_the_listing_and_nothing_is_written() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let mut user = User::new(&emu);
+    user.login();
+    let config = std::fs::read_to_string(user.config_path()).unwrap();
+    for (roles, listing) in
+        [(false, "listing your accounts"), (true, "listing your roles in account 111111111111")]
+    {
+        user.extra_env =
+            vec![("AWS_ENDPOINT_URL_SSO".into(), portal_repeating_its_next_token(roles))];
+        let (code, err) = fails(&user, &["profiles", "sync", "--yes"]);
+        assert_eq!(code, Some(1), "{listing}: {err}");
+        assert!(
+            err.contains(&format!(
+                "error: {listing} stopped: the service sent the same nextToken twice"
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("hint: the service is misbehaving; try again later (nothing was written)"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(user.config_path()).unwrap(), config, "{listing}");
+    }
 }
