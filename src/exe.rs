@@ -73,10 +73,11 @@ pub fn writable_by_others(_binary: &Path) -> Option<String> {
 }
 
 /// The path to write into `credential_process` lines: this binary, refused (nothing written
-/// yet) when another user could replace it, unless `allow` (the user passed
-/// [`OVERRIDE_FLAG`]).
+/// yet) when the AWS tools would read its path differently, or when another user could
+/// replace it unless `allow` (the user passed [`OVERRIDE_FLAG`]).
 pub fn for_profiles(allow: bool) -> anyhow::Result<PathBuf> {
     let binary = current()?;
+    crate::aws_config::profiles::check_binary_path(&binary)?;
     check(&binary, allow)?;
     Ok(binary)
 }

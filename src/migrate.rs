@@ -301,6 +301,13 @@ fn migrate_one(
         ui::bold(&key.access_key_id),
         key.profile
     ));
+    // The profile keeps its name: one the Rust SDK does not read cannot be written.
+    if let Err(e) = profiles::check_profile_name(&key.profile) {
+        let reason = crate::error::find(&e).map_or_else(|| e.to_string(), |k| k.message.clone());
+        return skip(format!(
+            "{reason} (the Rust SDK ignores it); rename it to letters, digits and _ - / . % @ : + only, then run `keyless migrate` again"
+        ));
+    }
     let owner = match crate::util::block_on(key_owner(key, &cx.session.region)) {
         Ok(o) => o,
         Err(e) => return skip(format!("{e:#}")),

@@ -587,19 +587,34 @@ fn a_keyless_binary_other_users_can_replace_is_never_written_into_profiles() {
     };
     let err = fails(&run(&[]), 1);
     let shown = exposed.path().display().to_string();
+    let why = format!("the directory {shown} is writable by every user (mode 777)");
     assert!(
-        err.contains(&format!("will not point AWS tools at {}", bin.display()))
-            && err.contains(&format!("the directory {shown} is writable by every user")),
+        err.contains(&format!(
+            "error: keyless will not point AWS tools at {}: the directory {shown} is writable by every user (mode 777), so another user could replace it and receive your credentials",
+            bin.display()
+        )),
         "{err}"
     );
-    assert!(err.contains("--allow-binary-writable-by-others"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "hint: install keyless where only you (or root) can write, e.g. `install -m 755 {} ~/.local/bin/` (then run that copy), or pass --allow-binary-writable-by-others to accept the risk",
+            bin.display()
+        )),
+        "{err}"
+    );
     assert!(!m.aws().join("config").exists(), "nothing may be written");
     assert_eq!(emu.op_count("RegisterClient"), 0, "refused before signing in");
 
     // With the flag that names the risk, it warns and writes.
     let out = run(&["--allow-binary-writable-by-others"]);
     let (_, err) = ok(&out);
-    assert!(err.contains("warning:") && err.contains("anyway"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "warning: {why}; profiles will run {} anyway (--allow-binary-writable-by-others)",
+            bin.display()
+        )),
+        "{err}"
+    );
     assert!(
         m.config().contains(&format!("credential_process = {} credential-process", bin.display()))
     );

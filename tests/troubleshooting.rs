@@ -100,6 +100,10 @@ const NOT_VERBATIM: &[(&str, &str)] = &[
         "`kept … in profile …:` followed by the reason",
     ),
     (
+        "kept {key} in profile `{profile}`: `{profile}` is not a valid profile name (the Rust SDK ignores it); …",
+        "`kept … in profile …:` followed by the reason",
+    ),
+    (
         "the lock directory {dir} is open to other users (mode {mode}); keyless only keeps its locks in a directory that is yours alone",
         "`the lock directory {dir} {problem}; …` with the problem",
     ),
@@ -313,19 +317,6 @@ const TO_PROVE: &[&str] = &[
     "the browser did not come for the console sign-in within 120 s",
     "the keyutils keychain is not available: {reason}",
     "the {store} keychain failed: {reason}",
-    "{file} is not valid UTF-8; keyless will not edit it",
-    "another keyless process is editing {file} (it holds {lock})",
-    "{header} is not a valid section name",
-    "`{name}` is not a valid profile name",
-    "{header}: `{key}` is not a valid key name",
-    "{header}: the value for `{key}` {problem}",
-    "the path to keyless, `{path}",
-    "keyless will not point AWS tools at {path}: the {binary/directory} {path} is writable by {its group/every user} (mode {mode}), so another user could replace it and receive your credentials",
-    "warning: {why}; profiles will run {path} anyway (--allow-binary-writable-by-others)",
-    " / `… contains {character}, which the AWS CLI and the AWS SDKs read differently in a credential_process command",
-    "kept {key} in profile `{profile}`: profile `{profile}` in {config} also has {settings}, which replacing it would drop; …",
-    "kept {key} in profile `{profile}`: you have no SSO access to account {account}; …",
-    "kept {key} in profile `{profile}`: no role is mapped for account {account} …",
 ];
 
 /// Where the suite's tests live: every Rust test file (this one only from its cases, below the

@@ -821,15 +821,15 @@ fn validate_header(header: &Header) -> anyhow::Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::user(format!("{header} is not a valid section name"))
-            .hint("use only letters, digits and _ - / . % @ : + in profile and session names")
-            .into())
+        // Callers check the names they take from users (profiles, sessions, team files)
+        // with their own messages first: reaching this is a bug in keyless.
+        Err(Error::internal(format!("{header} is not a valid section name")).into())
     }
 }
 
 fn validate_entry(header: &Header, key: &str, value: &str) -> anyhow::Result<()> {
     if !is_valid_identifier(key) || key.contains(['=', '#', ';', '[']) {
-        return Err(Error::user(format!("{header}: `{key}` is not a valid key name")).into());
+        return Err(Error::internal(format!("{header}: `{key}` is not a valid key name")).into());
     }
     let bad = if value.chars().any(char::is_control) {
         Some("contains a line break or control character")
@@ -845,8 +845,9 @@ fn validate_entry(header: &Header, key: &str, value: &str) -> anyhow::Result<()>
         None
     };
     match bad {
-        // The value itself is not shown: it may be a secret.
-        Some(why) => Err(Error::user(format!("{header}: the value for `{key}` {why}")).into()),
+        // The value itself is not shown: it may be a secret. Every value keyless writes was
+        // checked where it came from (regions, start URLs, scopes, credential_process lines).
+        Some(why) => Err(Error::internal(format!("{header}: the value for `{key}` {why}")).into()),
         None => Ok(()),
     }
 }
@@ -1020,7 +1021,8 @@ mod tests {
             (profile("a"), "k", " padded"),
         ] {
             let err = doc.upsert_section(&h, &[(k, v)]).unwrap_err();
-            assert_eq!(crate::error::exit_code(&err), 1, "{err}");
+            // Names and values are checked where users give them: this is the last guard.
+            assert_eq!(crate::error::exit_code(&err), 3, "{err}");
         }
         assert!(doc.is_empty());
     }

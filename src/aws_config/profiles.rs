@@ -140,6 +140,20 @@ fn is_plain(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_-/.@:+=,".contains(c) || (cfg!(windows) && c == '\\')
 }
 
+/// Where to put keyless so that its path reads the same to every AWS tool.
+const PLAIN_PATH_HINT: &str = if cfg!(windows) {
+    "install keyless where its path has only ASCII letters, digits, spaces and _ - \\ . @ : + = , (with `cargo install --locked --path .`, into %USERPROFILE%\\.cargo\\bin)"
+} else {
+    "install keyless where its path has only ASCII letters, digits, spaces and _ - / . @ : + = , (somewhere like /usr/local/bin or ~/.local/bin)"
+};
+
+/// What a session or role name may hold in a `credential_process` line.
+const PLAIN_NAME_HINT: &str = if cfg!(windows) {
+    "use only ASCII letters, digits, spaces and _ - \\ . @ : + = ,"
+} else {
+    "use only ASCII letters, digits, spaces and _ - / . @ : + = ,"
+};
+
 /// One argument, quoted if it has spaces; an error names the first unsafe character.
 fn quote(arg: &str, what: &str) -> anyhow::Result<String> {
     if arg.is_empty() {
@@ -151,11 +165,7 @@ fn quote(arg: &str, what: &str) -> anyhow::Result<String> {
             "{what} `{arg}` contains {shown}, which the AWS CLI and the AWS SDKs read differently \
              in a credential_process command"
         ))
-        .hint(if cfg!(windows) {
-            "use only ASCII letters, digits, spaces and _ - \\ . @ : + = , (install keyless with `cargo install --locked --path .`, into %USERPROFILE%\\.cargo\\bin)"
-        } else {
-            "use only ASCII letters, digits, spaces and _ - / . @ : + = , (install keyless somewhere like /usr/local/bin or ~/.local/bin)"
-        })
+        .hint(if what == "the path to keyless" { PLAIN_PATH_HINT } else { PLAIN_NAME_HINT })
         .into());
     }
     Ok(if arg.contains(' ') { format!("\"{arg}\"") } else { arg.to_string() })
@@ -174,12 +184,31 @@ pub fn credential_process_command(
     account: &str,
     role: &str,
 ) -> anyhow::Result<String> {
+    let bin = binary_argument(binary)?;
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::user(format!("`{account}` is not a 12-digit AWS account ID")).into());
+    }
+    Ok(format!(
+        "{bin} credential-process {} --account {account} {}",
+        flag("--session", &quote(session, "the session name")?),
+        flag("--role", &quote(role, "the role name")?),
+    ))
+}
+
+/// An error unless `binary` can start a `credential_process` line: checked before signing in,
+/// so that nothing is asked of the user for profiles that could not be written.
+pub fn check_binary_path(binary: &Path) -> anyhow::Result<()> {
+    binary_argument(binary).map(|_| ())
+}
+
+/// `binary` as the first word of a `credential_process` line.
+fn binary_argument(binary: &Path) -> anyhow::Result<String> {
+    // keyless writes the path of its own executable, which the OS gives in full.
     if !binary.is_absolute() {
-        return Err(Error::user(format!(
+        return Err(Error::internal(format!(
             "the path to keyless, `{}`, is not absolute",
             binary.display()
         ))
-        .hint("AWS tools run credential_process from any directory: give the full path")
         .into());
     }
     let Some(bin) = binary.to_str() else {
@@ -187,17 +216,10 @@ pub fn credential_process_command(
             "the path to keyless, `{}`, is not valid UTF-8",
             binary.display()
         ))
+        .hint(PLAIN_PATH_HINT)
         .into());
     };
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::user(format!("`{account}` is not a 12-digit AWS account ID")).into());
-    }
-    Ok(format!(
-        "{} credential-process {} --account {account} {}",
-        quote(bin, "the path to keyless")?,
-        flag("--session", &quote(session, "the session name")?),
-        flag("--role", &quote(role, "the role name")?),
-    ))
+    quote(bin, "the path to keyless")
 }
 
 /// `--flag value`, or `--flag=value` for a value that starts with `-` (IAM allows role names

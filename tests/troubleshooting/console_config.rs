@@ -133,3 +133,213 @@ fn without_a_browser_the_console_says_to_print_the_url() {
         "{err}"
     );
 }
+
+/// A user signed in nowhere yet, with an auto-approving emulator of the demo organisation.
+fn demo_user() -> (support::Emulator, User) {
+    let org = repo("profiles/demo-org.toml");
+    let emu = support::Emulator::start(&["--org", org.to_str().unwrap(), "--auto-approve"]);
+    let user = User::new(&emu);
+    (emu, user)
+}
+
+#[test]
+fn a_config_file_keyless_cannot_edit_is_left_as_it_is() {
+    let (_emu, user) = demo_user();
+    let shown = user.config_path().display().to_string();
+    let login = support::user::login_args("--device-code");
+
+    // Not UTF-8: signing in works, writing the session does not, and the file is untouched.
+    let original = b"[profile x]\nregion = caf\xe9\n";
+    std::fs::write(user.config_path(), original).unwrap();
+    let out = user.run(&login);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("error: {shown} is not valid UTF-8; keyless will not edit it")),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: neither AWS SDK reads such a file: fix or re-save it as UTF-8"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(user.config_path()).unwrap(), original);
+
+    // Another keyless process holds the file's lock (this test holds it, as an editing
+    // keyless would): keyless waits its while, then says who holds what.
+    std::fs::write(user.config_path(), "[profile x]\nregion = eu-west-1\n").unwrap();
+    let lock_path = user.home.path().join(".aws").join("config.keyless.lock");
+    let lock = std::fs::File::create(&lock_path).unwrap();
+    lock.lock().unwrap();
+    let out = user.run(&login);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "error: another keyless process is editing {shown} (it holds {})",
+            lock_path.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: wait for the other keyless command to finish, then run this one again"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(user.config_path()).unwrap(),
+        "[profile x]\nregion = eu-west-1\n"
+    );
+    // Once the other process is done, the same command goes through.
+    drop(lock);
+    let out = user.run(&login);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(std::fs::read_to_string(user.config_path()).unwrap().contains("[sso-session acme]"));
+}
+
+#[test]
+fn a_keyless_path_the_aws_tools_would_read_differently_is_refused_before_signing_in() {
+    use std::os::unix::ffi::OsStrExt;
+    let (emu, user) = demo_user();
+    let team = repo("profiles/demo-team.toml");
+    let places = support::TempDir::new("odd-paths");
+    for (dir, message) in [
+        (
+            std::ffi::OsStr::new("price$tag"),
+            "contains `$`, which the AWS CLI and the AWS SDKs read differently in a credential_process command",
+        ),
+        (std::ffi::OsStr::from_bytes(b"caf\xe9"), "is not valid UTF-8"),
+    ] {
+        let dir = places.path().join(dir);
+        std::fs::create_dir(&dir).unwrap();
+        let bin = dir.join("keyless");
+        if std::fs::hard_link(support::keyless_bin(), &bin).is_err() {
+            std::fs::copy(support::keyless_bin(), &bin).unwrap();
+        }
+        let mut cmd = std::process::Command::new(&bin);
+        user.apply(&mut cmd);
+        cmd.args(["onboard", "--device-code", "--no-browser", "--yes", "--team"])
+            .arg(&team)
+            .stdin(std::process::Stdio::null());
+        let out = support::user::run_bounded(cmd, 120);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        let shown = bin.display().to_string();
+        let want = if message.starts_with("contains") {
+            format!("error: the path to keyless `{shown}` {message}")
+        } else {
+            format!("error: the path to keyless, `{shown}`, {message}")
+        };
+        assert!(err.contains(&want), "{err}");
+        assert!(
+            err.contains("hint: install keyless where its path has only ASCII letters, digits, spaces and _ - / . @ : + = , (somewhere like /usr/local/bin or ~/.local/bin)"),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    }
+    assert_eq!(emu.op_count("RegisterClient"), 0, "refused before signing in");
+    assert!(!user.config_path().exists(), "nothing written");
+}
+
+/// An organisation where alice has SSO access to two of three accounts, with a long-lived key
+/// of hers in each of the three.
+const SPLIT_ORG: &str = r#"
+[[accounts]]
+id = "111111111111"
+name = "acme-dev"
+email = "aws-dev@acme.example"
+roles = ["Developer"]
+
+[[accounts]]
+id = "222222222222"
+name = "acme-prod"
+email = "aws-prod@acme.example"
+roles = ["ReadOnly"]
+
+[[accounts]]
+id = "333333333333"
+name = "acme-legacy"
+email = "aws-legacy@acme.example"
+roles = ["Ops"]
+
+[[users]]
+name = "alice"
+email = "alice@acme.example"
+accounts = ["111111111111", "222222222222"]
+
+[[access_keys]]
+id = "AKIAACMEDEV000000001"
+secret = "acmeDevSecretKey00000000000000000000000a"
+account = "111111111111"
+user = "alice"
+
+[[access_keys]]
+id = "AKIAACMEPROD00000002"
+secret = "acmeProdSecretKey0000000000000000000000b"
+account = "222222222222"
+user = "alice"
+
+[[access_keys]]
+id = "AKIAACMEPROD00000004"
+secret = "acmeProdSecretKey0000000000000000000000d"
+account = "222222222222"
+user = "alice"
+
+[[access_keys]]
+id = "AKIAACMELEGACY000003"
+secret = "acmeLegacySecretKey00000000000000000000c"
+account = "333333333333"
+user = "alice"
+"#;
+
+#[test]
+fn keys_migration_cannot_retire_are_kept_and_the_summary_says_why() {
+    let dir = support::TempDir::new("split-org");
+    let org = dir.path().join("org.toml");
+    std::fs::write(&org, SPLIT_ORG).unwrap();
+    // The team file maps only the production account.
+    let team = dir.path().join("team.toml");
+    std::fs::write(
+        &team,
+        format!(
+            "[sso]\nsession = \"acme\"\nstart_url = \"{START_URL}\"\nregion = \"{REGION}\"\n\n[profiles]\nname = \"acme-{{env}}\"\nregion = \"{REGION}\"\n\n[[environments]]\nname = \"prod\"\naccounts = [\"222222222222\"]\nrole = \"ReadOnly\"\n"
+        ),
+    )
+    .unwrap();
+    let emu = support::Emulator::start(&["--org", org.to_str().unwrap(), "--auto-approve"]);
+    let user = User::new(&emu);
+    user.login();
+    let credentials = "[dev-key]\naws_access_key_id = AKIAACMEDEV000000001\naws_secret_access_key = acmeDevSecretKey00000000000000000000000a\n\n[prod-key]\naws_access_key_id = AKIAACMEPROD00000002\naws_secret_access_key = acmeProdSecretKey0000000000000000000000b\n\n[legacy-key]\naws_access_key_id = AKIAACMELEGACY000003\naws_secret_access_key = acmeLegacySecretKey00000000000000000000c\n\n[odd$name]\naws_access_key_id = AKIAACMEPROD00000004\naws_secret_access_key = acmeProdSecretKey0000000000000000000000d\n";
+    std::fs::write(user.credentials_path(), credentials).unwrap();
+    // The production key's profile also assumes a role: replacing it would drop that.
+    let mut config = std::fs::read_to_string(user.config_path()).unwrap();
+    config.push_str(
+        "\n[profile prod-key]\nrole_arn = arn:aws:iam::222222222222:role/Ops\nsource_profile = dev-key\n",
+    );
+    std::fs::write(user.config_path(), &config).unwrap();
+
+    let out = user.run(&["migrate", "--yes", "--team", team.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let shown = user.config_path().display().to_string();
+    for line in [
+        "kept AKIAACMEDEV000000001 in profile `dev-key`: no role is mapped for account 111111111111 (add it to an environment of the team file, or run without --yes to choose)".to_string(),
+        format!("kept AKIAACMEPROD00000002 in profile `prod-key`: profile `prod-key` in {shown} also has role_arn, source_profile, which replacing it would drop; move those settings to another profile (or remove them), then run `keyless migrate` again"),
+        "kept AKIAACMELEGACY000003 in profile `legacy-key`: you have no SSO access to account 333333333333; ask for an assignment there first".to_string(),
+        // A name botocore reads but the Rust SDK ignores: the profile cannot keep it.
+        "kept AKIAACMEPROD00000004 in profile `odd$name`: `odd$name` is not a valid profile name (the Rust SDK ignores it); rename it to letters, digits and _ - / . % @ : + only, then run `keyless migrate` again".to_string(),
+    ] {
+        assert!(err.lines().any(|l| l == line), "no line {line:?} in:\n{err}");
+    }
+    // Kept means kept: the keys still work, and the files are as they were.
+    for key in [
+        "AKIAACMEDEV000000001",
+        "AKIAACMEPROD00000002",
+        "AKIAACMELEGACY000003",
+        "AKIAACMEPROD00000004",
+    ] {
+        assert_eq!(emu.access_key_status(key), "Active", "{key}");
+    }
+    assert_eq!(std::fs::read_to_string(user.credentials_path()).unwrap(), credentials);
+    assert_eq!(std::fs::read_to_string(user.config_path()).unwrap(), config);
+    let secrets: Vec<String> = emu.secrets();
+    support::assert_no_secret_in(&[], &secrets, &[&err, &text(&out.stdout)]);
+}
