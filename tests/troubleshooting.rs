@@ -315,8 +315,6 @@ const TO_PROVE: &[&str] = &[
     "{url} belongs to IAM Identity Center in {region}; signing in there.",
     "cannot listen on the loopback address to hand the URL to the browser: {reason}",
     "the browser did not come for the console sign-in within 120 s",
-    "the keyutils keychain is not available: {reason}",
-    "the {store} keychain failed: {reason}",
 ];
 
 /// Where the suite's tests live: every Rust test file (this one only from its cases, below the

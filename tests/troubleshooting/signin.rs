@@ -103,3 +103,121 @@ fn an_expired_session_that_cannot_be_refreshed_now_is_not_called_over() {
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["sessions"][0]["signed_in"], false, "{status}");
 }
+
+/// Runs a program with the kernel keyring's system calls (`add_key`, `request_key`, `keyctl`)
+/// refused with EPERM by a seccomp filter, as container runtimes' default profiles do (the
+/// kernel keyring is not namespaced): `python -c KEYRING_JAIL ADD_KEY REQUEST_KEY KEYCTL
+/// PROGRAM ARGS...`. A jail for a test, not a sandbox: it filters this architecture's calls.
+#[cfg(target_os = "linux")]
+const KEYRING_JAIL: &str = r#"
+import ctypes, os, sys
+nrs = [int(n) for n in sys.argv[1:4]]
+argv = sys.argv[4:]
+class Insn(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+class Prog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Insn))]
+LD_NR, JEQ, RET = 0x20, 0x15, 0x06
+ALLOW, EPERM = 0x7FFF0000, 0x00050000 | 1
+insns = [Insn(LD_NR, 0, 0, 0)]
+insns += [Insn(JEQ, len(nrs) - i, 0, nr) for i, nr in enumerate(nrs)]
+insns += [Insn(RET, 0, 0, ALLOW), Insn(RET, 0, 0, EPERM)]
+prog = Prog(len(insns), (Insn * len(insns))(*insns))
+libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) or libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0):
+    sys.exit("seccomp: " + os.strerror(ctypes.get_errno()))
+os.execvp(argv[0], argv)
+"#;
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_kernel_keyring_the_system_refuses_is_not_available() {
+    let user = offline_user();
+    let nrs = [libc::SYS_add_key, libc::SYS_request_key, libc::SYS_keyctl].map(|n| n.to_string());
+    let jailed = |program: &[&str]| {
+        let mut args = vec!["-c", KEYRING_JAIL];
+        args.extend(nrs.iter().map(String::as_str));
+        args.extend(program);
+        support::user::run_bounded(user.python(&args), 60)
+    };
+    // The jail works: keyctl itself is refused in it.
+    let probe = jailed(&["keyctl", "show", "@u"]);
+    assert!(!probe.status.success(), "keyctl worked in the jail: {}", text(&probe.stdout));
+    assert!(text(&probe.stderr).contains("Operation not permitted"), "{}", text(&probe.stderr));
+    let bin = support::keyless_bin();
+    let out = jailed(&[
+        &bin,
+        "login",
+        "--session",
+        "acme",
+        "--start-url",
+        START_URL,
+        "--region",
+        REGION,
+        "--device-code",
+        "--no-browser",
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert!(
+        err.contains(
+            "error: the keyutils keychain is not available: the user keyring cannot be opened"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("KEYLESS_STORE=secret-service"), "the hint names the other store: {err}");
+    assert!(!user.config_path().exists(), "nothing was written");
+}
+
+/// The kernel refuses an entry that does not fit in the user's key quota: here the sign-in's
+/// client registration, which holds a start URL longer than the whole quota. The sign-in runs
+/// as a user of its own when the tests run as root (root's quota is far larger), else as this
+/// user, whose entries stay as they are: only the oversized one is refused.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_kernel_key_quota_fails_the_sign_in_and_says_why() {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    let maxbytes: usize =
+        std::fs::read_to_string("/proc/sys/kernel/keys/maxbytes").unwrap().trim().parse().unwrap();
+    // A user key holds at most 32,767 bytes: beyond that the kernel answers EINVAL instead.
+    assert!(maxbytes + 1_000 < 32_767, "cannot exceed a key quota of {maxbytes} bytes");
+    let emu = Emulator::start(&["--auto-approve"]);
+    let user = User::new(&emu);
+    let start_url = format!("{START_URL}/{}", "x".repeat(maxbytes));
+    let mut cmd = user.keyless(&[
+        "login",
+        "--session",
+        "acme",
+        "--start-url",
+        &start_url,
+        "--region",
+        REGION,
+        "--device-code",
+        "--no-browser",
+    ]);
+    if std::fs::metadata("/proc/self").unwrap().uid() == 0 {
+        let uid = 200_000 + u32::from_str_radix(&keyless::util::random_hex(2), 16).unwrap();
+        for f in std::iter::once(user.home.path().to_path_buf())
+            .chain(support::files_below(user.home.path()))
+            .chain([user.config_path().parent().unwrap().into(), user.tmp_dir()])
+        {
+            std::os::unix::fs::chown(&f, Some(uid), Some(uid)).unwrap();
+        }
+        cmd.uid(uid).gid(uid);
+    }
+    let out = support::user::run_bounded(cmd, 60);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "error: the keyutils keychain failed: the kernel key quota for this user is exhausted (see /proc/sys/kernel/keys/maxbytes)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("hint: run `keyless doctor` to check the secure store"), "{err}");
+    assert_eq!(emu.op_count("RegisterClient"), 1, "the registration was what did not fit");
+    assert!(!user.config_path().exists(), "nothing was written");
+}
