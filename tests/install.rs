@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use support::TempDir;
@@ -106,7 +106,8 @@ fn without_cargo_it_says_how_to_get_it() {
 }
 
 /// Where `name` is on the test's own `PATH`.
-fn on_path(name: &str) -> PathBuf {
+#[cfg(unix)]
+fn on_path(name: &str) -> std::path::PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|d| d.join(name))
@@ -114,28 +115,46 @@ fn on_path(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{name} is not on PATH"))
 }
 
+/// A directory holding only `tools` (links to the test's own), to be the whole `PATH`.
+#[cfg(unix)]
+fn only(tools: &[&str]) -> TempDir {
+    let dir = TempDir::new("tools");
+    for tool in tools {
+        std::os::unix::fs::symlink(on_path(tool), dir.path().join(tool)).unwrap();
+    }
+    dir
+}
+
+/// What install.sh needs besides the shell's builtins, and cargo.
+#[cfg(unix)]
+const BUILD_TOOLS: &[&str] = &["cargo", "rustc", "dirname", "uname"];
+
+/// install.sh with only `tools` on `PATH`, building into a target directory of its own (so
+/// nothing is already built) and `env`; it must fail before installing anything.
+#[cfg(unix)]
+fn failed_install(tools: &[&str], env: &[(&str, &Path)]) -> String {
+    let tools = only(tools);
+    let prefix = TempDir::new("prefix-failed");
+    let target = TempDir::new("target-failed");
+    let mut cmd = installer(
+        &["--prefix", &prefix.path().display().to_string()],
+        &tools.path().display().to_string(),
+    );
+    cmd.env("CARGO_TARGET_DIR", target.path()).envs(env.iter().copied());
+    let out = support::user::run_bounded(cmd, 600);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!prefix.path().join("bin").exists(), "nothing was installed: {stderr}");
+    stderr
+}
+
 // The installer looks for a C compiler only on Linux, where the Secret Service's libdbus is
 // compiled from source.
 #[cfg(target_os = "linux")]
 #[test]
 fn without_a_c_compiler_it_names_the_package_to_install() {
-    // cargo (and what install.sh needs besides the shell's builtins) but no `cc`: the build
-    // fails at the first build script it has to link.
-    let tools = TempDir::new("tools-nocc");
-    for tool in ["cargo", "rustc", "dirname", "uname"] {
-        std::os::unix::fs::symlink(on_path(tool), tools.path().join(tool)).unwrap();
-    }
-    let prefix = TempDir::new("prefix-nocc");
-    // A target directory of its own, so nothing is already built.
-    let target = TempDir::new("target-nocc");
-    let mut cmd = installer(
-        &["--prefix", &prefix.path().display().to_string()],
-        &tools.path().display().to_string(),
-    );
-    cmd.env("CARGO_TARGET_DIR", target.path());
-    let out = support::user::run_bounded(cmd, 600);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // No `cc`: the build fails at the first build script it has to link.
+    let stderr = failed_install(BUILD_TOOLS, &[]);
     assert!(stderr.contains("linker `cc` not found"), "cargo's own error stays: {stderr}");
     assert!(
         stderr.contains(
@@ -145,14 +164,47 @@ fn without_a_c_compiler_it_names_the_package_to_install() {
     );
     assert!(stderr.contains("hint: on Debian or Ubuntu: sudo apt-get install build-essential"));
     assert!(stderr.contains("hint: on Fedora: sudo dnf install gcc"), "{stderr}");
-    assert!(!prefix.path().join("bin").exists(), "nothing was installed");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_build_without_its_dependencies_points_at_cargos_error() {
+    // A machine that cannot download: cargo offline with an empty cache of crates.
+    let cache = TempDir::new("cargo-home-empty");
+    let tools = [BUILD_TOOLS, &["cc"]].concat();
+    let stderr = failed_install(
+        &tools,
+        &[("CARGO_HOME", cache.path()), ("CARGO_NET_OFFLINE", Path::new("true"))],
+    );
+    assert!(stderr.contains("error: no matching package named"), "cargo's error: {stderr}");
+    assert!(stderr.contains("error: the build failed (see the cargo output above)"), "{stderr}");
+    assert!(!stderr.contains("no C compiler"), "{stderr}");
+}
+
+#[test]
+fn a_copy_outside_the_source_tree_says_where_to_run_it() {
+    let elsewhere = TempDir::new("installer-copy");
+    let copy = elsewhere.path().join("install.sh");
+    std::fs::copy(install_sh(), &copy).unwrap();
+    let out = Command::new("/bin/sh")
+        .arg(&copy)
+        .args(["--prefix", &elsewhere.path().join("prefix").display().to_string()])
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("running the copy");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: install.sh must be run from the keyless source tree"));
+    assert!(!elsewhere.path().join("prefix").exists());
 }
 
 #[test]
 fn bad_arguments_are_refused() {
     let out = run(&["--frobnicate"], "/usr/bin:/bin");
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("unknown argument: --frobnicate"));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("error: unknown argument: --frobnicate"), "{stderr}");
+    assert!(stderr.starts_with("Usage: ./install.sh [--prefix DIR] [--uninstall]"), "{stderr}");
     let help = run(&["--help"], "/usr/bin:/bin");
     assert_eq!(help.status.code(), Some(0));
     assert!(text(&help.stdout).contains("--uninstall"));
