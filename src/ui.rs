@@ -31,7 +31,7 @@ pub fn open_in_browser(url: &str, no_browser_hint: &str) -> anyhow::Result<()> {
         return Err(crate::error::Error::user(format!(
             "keyless will not open `{url}` in a browser: it opens only https addresses (and http to this machine)"
         ))
-        .hint("do not open that address yourself either unless you know where it leads; check the endpoint variables (AWS_ENDPOINT_URL_*) if you set any")
+        .hint("do not open it yourself unless you know where it leads: keyless builds it from the SSO start URL in your AWS config (`sso_start_url`) and the endpoint variables (AWS_ENDPOINT_URL_*) if you set any, so check those")
         .into());
     }
     webbrowser::open(url).map_err(|e| {

@@ -311,8 +311,6 @@ const NOT_PRODUCED: &[(&str, &str)] = &[];
 /// user its text (the check below fails while a proven message is still listed), so the list
 /// only shrinks.
 const TO_PROVE: &[&str] = &[
-    "keyless will not open `{url}` in a browser: it opens only https addresses (and http to this machine)",
-    "{url} belongs to IAM Identity Center in {region}; signing in there.",
     "cannot listen on the loopback address to hand the URL to the browser: {reason}",
     "the browser did not come for the console sign-in within 120 s",
 ];

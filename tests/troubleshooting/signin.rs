@@ -221,3 +221,156 @@ fn a_full_kernel_key_quota_fails_the_sign_in_and_says_why() {
     assert_eq!(emu.op_count("RegisterClient"), 1, "the registration was what did not fit");
     assert!(!user.config_path().exists(), "nothing was written");
 }
+
+/// A custom domain's start page on this machine: an https server for `localhost`, with a
+/// certificate from a throwaway authority (`ca`), that redirects every request to `portal`.
+struct CustomDomain {
+    server: std::process::Child,
+    port: u16,
+    ca: std::path::PathBuf,
+    _dir: support::TempDir,
+}
+
+const REDIRECTING_SERVER: &str = r#"
+import http.server, ssl, sys
+class Redirect(http.server.BaseHTTPRequestHandler):
+    def do_HEAD(self):
+        self.send_response(302)
+        self.send_header("Location", sys.argv[3])
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    do_GET = do_HEAD
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Redirect)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+impl CustomDomain {
+    fn start(user: &User, portal: &str) -> CustomDomain {
+        let dir = support::TempDir::new("domain");
+        let d = |f: &str| dir.path().join(f).display().to_string();
+        std::fs::write(
+            d("leaf.ext"),
+            "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        let openssl = |args: &[&str]| {
+            let mut cmd = std::process::Command::new("openssl");
+            cmd.args(args);
+            let out = support::user::run_bounded(cmd, 60);
+            assert!(out.status.success(), "openssl {args:?}: {}", text(&out.stderr));
+        };
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"];
+        let (ca_key, ca, key, csr) = (d("ca.key"), d("ca.pem"), d("leaf.key"), d("leaf.csr"));
+        let authority = ["-subj", "/CN=keyless test authority", "-keyout", &ca_key, "-out", &ca];
+        openssl(&[&["req", "-x509"][..], &ec, &authority].concat());
+        let request = ["-subj", "/CN=localhost", "-keyout", &key, "-out", &csr];
+        openssl(&[&["req"][..], &ec[..5], &request].concat());
+        let (leaf, ext) = (d("leaf.pem"), d("leaf.ext"));
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            &ext,
+            "-out",
+            &leaf,
+        ]);
+        let mut server = user
+            .python(&["-c", REDIRECTING_SERVER, &leaf, &key, portal])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting the custom domain's server");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let port = line.trim().parse().unwrap_or_else(|_| panic!("no port: {line:?}"));
+        CustomDomain { server, port, ca: dir.path().join("ca.pem"), _dir: dir }
+    }
+}
+
+impl Drop for CustomDomain {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// A start URL on the organisation's own domain leads to an access portal whose host names
+/// another region than the session's: keyless signs in there and says so.
+#[test]
+fn a_custom_domain_that_leads_to_another_region_is_followed_and_named() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let mut user = User::new(&emu);
+    let portal = "https://ssoins-1234567890abcdef.portal.eu-west-1.app.aws/start";
+    let domain = CustomDomain::start(&user, portal);
+    user.extra_env.push(("SSL_CERT_FILE".into(), domain.ca.display().to_string()));
+    let start_url = format!("https://localhost:{}/start", domain.port);
+    let out = user.run(&[
+        "login",
+        "--session",
+        "acme",
+        "--start-url",
+        &start_url,
+        "--region",
+        REGION,
+        "--device-code",
+        "--no-browser",
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{start_url} belongs to IAM Identity Center in eu-west-1; signing in there."
+        )),
+        "{err}"
+    );
+    let out = user.run(&["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["sessions"][0]["token_valid"], true, "{status}");
+}
+
+/// An SSO start URL that hides its real host behind `user@` (a config someone tampered with)
+/// makes a console address no browser should be sent to: keyless refuses to open it.
+#[cfg(unix)]
+#[test]
+fn an_address_that_hides_its_host_is_never_opened() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut user = offline_user();
+    let opened = user.home.path().join("opened");
+    let browser = user.home.path().join("browser.sh");
+    std::fs::write(&browser, format!("#!/bin/sh\ntouch '{}'\n", opened.display())).unwrap();
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    user.extra_env.push(("BROWSER".into(), browser.display().to_string()));
+    std::fs::write(
+        user.config_path(),
+        "[profile legacy]\nsso_start_url = https://d-1234567890.awsapps.com@phish.example/start\nsso_region = us-east-1\nsso_account_id = 111111111111\nsso_role_name = Developer\n",
+    )
+    .unwrap();
+    let (code, err) = fails(&user, &["console", "--profile", "legacy"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(
+            "error: keyless will not open `https://d-1234567890.awsapps.com@phish.example/start/#/console?account_id=111111111111&role_name=Developer` in a browser: it opens only https addresses (and http to this machine)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("SSO start URL in your AWS config (`sso_start_url`)"), "{err}");
+    assert!(!opened.exists(), "the browser was started");
+}
