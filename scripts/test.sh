@@ -12,7 +12,7 @@ root=$(pwd)
 
 # --- system packages ---------------------------------------------------------------------
 # chromium + chromium-driver: the real-browser sign-in tests; shellcheck: install.sh.
-ensure_debian_packages gnome-keyring dbus libsecret-tools keyutils util-linux python3-venv chromium chromium-driver shellcheck
+ensure_debian_packages gnome-keyring dbus libsecret-tools keyutils openssl util-linux python3-venv chromium chromium-driver shellcheck
 
 # --- Python judges (botocore + AWS CLI from PyPI, pinned) ------------------------------------
 req=tests/python/requirements.txt
