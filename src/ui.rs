@@ -185,12 +185,13 @@ impl Prompter {
         if !self.interactive {
             return Err(self.cannot_ask(question));
         }
-        dialoguer::Confirm::with_theme(self.theme().as_ref())
-            .with_prompt(escape(question))
-            .default(default)
-            .wait_for_newline(true)
-            .interact()
-            .map_err(prompt_error)
+        ask(|| {
+            dialoguer::Confirm::with_theme(self.theme().as_ref())
+                .with_prompt(escape(question))
+                .default(default)
+                .wait_for_newline(true)
+                .interact()
+        })
     }
 
     /// A line of text, checked by `validate` (asked again until it passes).
@@ -210,7 +211,7 @@ impl Prompter {
         if let Some(d) = default {
             input = input.default(d.to_string());
         }
-        input.interact_text().map(|s| s.trim().to_string()).map_err(prompt_error)
+        ask(|| input.interact_text()).map(|s| s.trim().to_string())
     }
 
     /// Pick any number of `items` (space toggles, enter accepts); returns their indexes.
@@ -223,13 +224,14 @@ impl Prompter {
         if !self.interactive() {
             return Err(self.cannot_ask(question));
         }
-        dialoguer::MultiSelect::with_theme(self.theme().as_ref())
-            .with_prompt(escape(&format!("{question} (space to toggle, enter to accept)")))
-            .items(items.iter().map(|i| escape(i)))
-            .defaults(chosen)
-            .max_length(15)
-            .interact()
-            .map_err(prompt_error)
+        ask(|| {
+            dialoguer::MultiSelect::with_theme(self.theme().as_ref())
+                .with_prompt(escape(&format!("{question} (space to toggle, enter to accept)")))
+                .items(items.iter().map(|i| escape(i)))
+                .defaults(chosen)
+                .max_length(15)
+                .interact()
+        })
     }
 
     /// Pick one of `items`; returns its index.
@@ -242,29 +244,31 @@ impl Prompter {
         if !self.interactive() {
             return Err(self.cannot_ask(question));
         }
-        dialoguer::Select::with_theme(self.theme().as_ref())
-            .with_prompt(escape(question))
-            .items(items.iter().map(|i| escape(i)))
-            .default(default)
-            .max_length(15)
-            .interact()
-            .map_err(prompt_error)
+        ask(|| {
+            dialoguer::Select::with_theme(self.theme().as_ref())
+                .with_prompt(escape(question))
+                .items(items.iter().map(|i| escape(i)))
+                .default(default)
+                .max_length(15)
+                .interact()
+        })
     }
 }
 
 /// Pick one of `items` by typing part of it (fuzzy match); returns its index. Only on a
 /// terminal: the caller says which flag replaces the question when there is none.
 pub fn fuzzy_pick(question: &str, items: &[String]) -> anyhow::Result<usize> {
-    dialoguer::FuzzySelect::with_theme(theme().as_ref())
-        .with_prompt(escape(&format!(
-            "{question} (type to filter, enter to choose, esc to cancel)"
-        )))
-        .items(items.iter().map(|i| escape(i)))
-        .default(0)
-        .max_length(15)
-        .interact_opt()
-        .map_err(prompt_error)?
-        .ok_or_else(|| crate::error::Error::user("cancelled").into())
+    ask(|| {
+        dialoguer::FuzzySelect::with_theme(theme().as_ref())
+            .with_prompt(escape(&format!(
+                "{question} (type to filter, enter to choose, esc to cancel)"
+            )))
+            .items(items.iter().map(|i| escape(i)))
+            .default(0)
+            .max_length(15)
+            .interact_opt()
+    })?
+    .ok_or_else(|| crate::error::Error::user("cancelled").into())
 }
 
 fn theme() -> Box<dyn dialoguer::theme::Theme> {
@@ -275,13 +279,84 @@ fn theme() -> Box<dyn dialoguer::theme::Theme> {
     }
 }
 
-fn prompt_error(e: dialoguer::Error) -> anyhow::Error {
-    let dialoguer::Error::IO(io) = e;
+/// Runs a prompt. On Ctrl-C the prompt library leaves the cursor hidden and raises SIGINT; while
+/// the prompt is up that signal does not stop keyless, so the cursor is shown again first, and
+/// then keyless stops by SIGINT after all, as any program does on Ctrl-C.
+fn ask<T>(prompt: impl FnOnce() -> dialoguer::Result<T>) -> anyhow::Result<T> {
+    let dialoguer::Error::IO(io) = match interrupt::held(prompt) {
+        Ok(answer) => return Ok(answer),
+        Err(e) => e,
+    };
     if io.kind() == std::io::ErrorKind::Interrupted {
-        crate::error::Error::user("cancelled").into()
-    } else {
-        crate::error::Error::user(format!("cannot read the answer from the terminal: {io}")).into()
+        let _ = dialoguer::console::Term::stderr().show_cursor();
+        eprintln!();
+        interrupt::stop();
     }
+    Err(crate::error::Error::user(format!("cannot read the answer from the terminal: {io}")).into())
+}
+
+/// What SIGINT does: stop keyless (the default), except while a prompt holds it, and never where
+/// a command handles it itself (`serve`, `exec --server`).
+#[cfg(unix)]
+mod interrupt {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::sync::{Arc, OnceLock};
+
+    use signal_hook::consts::SIGINT;
+
+    /// Whether SIGINT stops keyless now: the action registered at the first prompt (none
+    /// before, so until then SIGINT keeps its default).
+    static STOPS: OnceLock<Option<Arc<AtomicBool>>> = OnceLock::new();
+    static HANDLED_ELSEWHERE: AtomicBool = AtomicBool::new(false);
+
+    /// Runs `f` with SIGINT held: it does not stop keyless until `f` returns.
+    pub fn held<T>(f: impl FnOnce() -> T) -> T {
+        let stops = STOPS.get_or_init(|| {
+            let flag = Arc::new(AtomicBool::new(true));
+            signal_hook::flag::register_conditional_default(SIGINT, flag.clone()).ok().map(|_| flag)
+        });
+        if let Some(s) = stops {
+            s.store(false, SeqCst);
+        }
+        let out = f();
+        if let Some(s) = stops {
+            s.store(!HANDLED_ELSEWHERE.load(SeqCst), SeqCst);
+        }
+        out
+    }
+
+    /// The command handles SIGINT itself from now on: after a prompt, keyless must not stop on
+    /// it behind the command's back.
+    pub fn handled_elsewhere() {
+        HANDLED_ELSEWHERE.store(true, SeqCst);
+        if let Some(Some(s)) = STOPS.get() {
+            s.store(false, SeqCst);
+        }
+    }
+
+    /// Stops keyless by SIGINT, as the signal's default action would.
+    pub fn stop() -> ! {
+        let _ = signal_hook::low_level::emulate_default_handler(SIGINT);
+        std::process::exit(130)
+    }
+}
+
+#[cfg(not(unix))]
+mod interrupt {
+    pub fn held<T>(f: impl FnOnce() -> T) -> T {
+        f()
+    }
+
+    pub fn handled_elsewhere() {}
+
+    pub fn stop() -> ! {
+        std::process::exit(130)
+    }
+}
+
+/// For commands that handle SIGINT themselves: see [`interrupt`].
+pub fn interrupt_handled_elsewhere() {
+    interrupt::handled_elsewhere();
 }
 
 #[cfg(test)]

@@ -208,11 +208,24 @@ fn on_a_terminal_esc_in_the_picker_cancels_and_ctrl_c_interrupts() {
     assert_eq!(code, Some(1), "{t}");
     assert!(t.contains("error: cancelled"), "{t}");
     assert!(!t.contains("Account"), "nothing ran: {t}");
-    // Ctrl-C interrupts keyless as it does any program: it stops at once, by the signal.
+    assert_cursor_shown(&t);
+    // Ctrl-C interrupts keyless as it does any program: it stops by the signal, but first puts
+    // back the cursor the picker hid.
     let (code, t) =
         terminal_run(&user, serde_json::json!([["Which profile?", "\u{3}"]]), &["whoami"]);
     assert_eq!(code, Some(256 - 2), "the driver reports death by SIGINT as -2: {t}");
     assert!(!t.contains("Account"), "nothing ran: {t}");
+    assert_cursor_shown(&t);
+}
+
+/// The terminal's cursor is visible at the end of `transcript`: every hide (`ESC [?25l`) is
+/// followed by a show (`ESC [?25h`).
+fn assert_cursor_shown(transcript: &str) {
+    let hidden = transcript.rfind("\x1b[?25l").expect("the picker hides the cursor");
+    assert!(
+        transcript[hidden..].contains("\x1b[?25h"),
+        "the cursor is left hidden: {transcript:?}"
+    );
 }
 
 #[test]
