@@ -405,10 +405,9 @@ fn sync_writes_every_role_of_200_accounts_under_throttling_and_prunes_only_its_o
     m.assert_no_secret_leaked(&emu, &[&dry, &sync, &prune]);
 }
 
-#[test]
-fn sync_skips_a_role_it_cannot_write_finishes_the_rest_and_fails() {
-    // Role names come from the service: one that no profile can carry, and one that starts
-    // with `-` (IAM allows it) and would read as a flag.
+/// An emulator whose one account has roles named as the service allows: one that no profile
+/// can carry, and one that starts with `-` (IAM allows it) and would read as a flag.
+fn odd_roles_emulator() -> Emulator {
     let org_dir = TempDir::new("odd-roles");
     let org = org_dir.path().join("org.toml");
     std::fs::write(
@@ -416,7 +415,43 @@ fn sync_skips_a_role_it_cannot_write_finishes_the_rest_and_fails() {
         "[[accounts]]\nid = \"111111111111\"\nname = \"acme\"\nemail = \"a@acme.example\"\nroles = [\"Developer\", \"Bad;Role\", \"-Ops\"]\n[[users]]\nname = \"alice\"\n",
     )
     .unwrap();
-    let emu = Emulator::start(&["--org", org.to_str().unwrap(), "--auto-approve"]);
+    // The emulator has read the org file once it prints its URL.
+    Emulator::start(&["--org", org.to_str().unwrap(), "--auto-approve"])
+}
+
+/// Why no profile can carry the role `Bad;Role`.
+const BAD_ROLE_REASON: &str = "the role name `Bad;Role` contains `;`, which the AWS CLI and the AWS SDKs read differently in a credential_process command";
+
+#[test]
+fn onboarding_without_a_team_file_stops_at_a_role_it_cannot_write() {
+    let emu = odd_roles_emulator();
+    let m = Machine::new(&emu);
+    let out = m.keyless(&[
+        "onboard",
+        "--session",
+        "acme",
+        "--start-url",
+        START_URL,
+        "--region",
+        "us-east-1",
+        "--device-code",
+        "--no-browser",
+        "--yes",
+    ]);
+    let err = fails(&out, 1);
+    assert!(
+        err.contains(&format!(
+            "error: cannot write a profile for role `Bad;Role` in account 111111111111: {BAD_ROLE_REASON}"
+        )),
+        "{err}"
+    );
+    assert!(!m.config().contains("[profile "), "no profile was written: {}", m.config());
+    m.assert_no_secret_leaked(&emu, &[&out]);
+}
+
+#[test]
+fn sync_skips_a_role_it_cannot_write_finishes_the_rest_and_fails() {
+    let emu = odd_roles_emulator();
     let m = Machine::new(&emu);
     ok(&m.keyless(&[
         "login",
@@ -431,7 +466,12 @@ fn sync_skips_a_role_it_cannot_write_finishes_the_rest_and_fails() {
     ]));
     let out = m.keyless(&["profiles", "sync", "--yes"]);
     let err = fails(&out, 1);
-    assert!(err.contains("skipped role `Bad;Role` in account 111111111111"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "skipped role `Bad;Role` in account 111111111111: {BAD_ROLE_REASON}"
+        )),
+        "{err}"
+    );
     assert!(err.contains("2 added") && err.contains("1 role(s) skipped"), "{err}");
     let config = m.config();
     assert!(config.contains("[profile acme-Developer]"), "{config}");
