@@ -340,17 +340,19 @@ pub const HAND_OVER_WAIT: Duration = Duration::from_secs(120);
 /// address only. The first request for exactly that path is answered with a redirect to `url`
 /// (`Cache-Control: no-store`, no referrer); after it the listener closes, so the address is
 /// worth nothing. Any other request gets a 404 and changes nothing. Returns when the redirect
-/// was served, or fails after `wait`.
+/// was served, or fails after `wait`. `print_command` is the command that prints the URL
+/// instead, for the hint when the hand-over cannot happen.
 pub async fn hand_over(
     url: &Secret<String>,
     open: impl FnOnce(&str) -> anyhow::Result<()>,
     wait: Duration,
+    print_command: &str,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| {
         Error::user(format!(
             "cannot listen on the loopback address to hand the URL to the browser: {e}"
         ))
-        .hint("run `keyless console --federate --print` and open the URL yourself")
+        .hint(format!("run `{print_command}` and open the URL yourself"))
     })?;
     let port = listener.local_addr()?.port();
     let path = format!("/{}", crate::util::random_hex(32));
@@ -383,7 +385,7 @@ pub async fn hand_over(
             "the browser did not come for the console sign-in within {} s",
             wait.as_secs()
         ))
-        .hint("run `keyless console --federate --print` and open the URL yourself (it is a credential: do not share it)")
+        .hint(format!("run `{print_command}` and open the URL yourself (it is a credential: do not share it)"))
         .into()),
     }
 }

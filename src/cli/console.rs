@@ -100,14 +100,10 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<Option<String>> {
         return Ok(Some(url.into_inner()));
     }
     ui::note(format!("Opening the AWS console as {what} in your browser."));
+    let print = format!("keyless console --federate --print --profile {profile}");
     let open = |loopback: &str| {
-        ui::open_in_browser(
-            loopback,
-            &format!(
-                "run `keyless console --federate --print --profile {profile}` and open the URL yourself"
-            ),
-        )
+        ui::open_in_browser(loopback, &format!("run `{print}` and open the URL yourself"))
     };
-    crate::util::block_on(console::hand_over(&url, open, console::HAND_OVER_WAIT))?;
+    crate::util::block_on(console::hand_over(&url, open, console::HAND_OVER_WAIT, &print))?;
     Ok(None)
 }

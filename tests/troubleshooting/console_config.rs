@@ -343,3 +343,94 @@ fn keys_migration_cannot_retire_are_kept_and_the_summary_says_why() {
     let secrets: Vec<String> = emu.secrets();
     support::assert_no_secret_in(&[], &secrets, &[&err, &text(&out.stdout)]);
 }
+
+/// Serves a sign-in endpoint on `[::1]:8080` that answers every request with a sign-in token,
+/// then runs the command it is given and exits with its code. Listening starts before the
+/// command does, so no request can come too early.
+const SIGNIN_ON_IPV6_THEN_RUN: &str = r#"
+import socket, subprocess, sys, threading
+s = socket.socket(socket.AF_INET6)
+s.bind(("::1", 8080))
+s.listen(8)
+def serve():
+    while True:
+        c, _ = s.accept()
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        body = b'{"SigninToken":"token-from-the-sign-in-endpoint"}'
+        c.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body) + body)
+        c.close()
+threading.Thread(target=serve, daemon=True).start()
+sys.exit(subprocess.run(sys.argv[1:]).returncode)
+"#;
+
+#[test]
+fn where_no_loopback_listener_is_allowed_the_console_says_to_print_the_url() {
+    let mut user = offline_user();
+    temporary_credentials(&user);
+    user.extra_env.push(("AWS_ENDPOINT_URL_SIGNIN".into(), "http://[::1]:8080".into()));
+    // A sandbox without 127.0.0.1: a network namespace of its own whose loopback has only
+    // ::1. The sign-in endpoint answers there; the hand-over to the browser cannot listen.
+    let shell = "ip link set lo up && ip addr del 127.0.0.1/8 dev lo && exec \"$@\"";
+    let py = std::env::var("KEYLESS_TEST_PYTHON").expect("KEYLESS_TEST_PYTHON");
+    let cmd = support::user::wrapped(
+        "unshare",
+        &[
+            "--user",
+            "--map-root-user",
+            "--net",
+            "sh",
+            "-c",
+            shell,
+            "sh",
+            &py,
+            "-c",
+            SIGNIN_ON_IPV6_THEN_RUN,
+        ],
+        &user.keyless(&["console", "--profile", "temp", "--federate"]),
+    );
+    let out = support::user::run_bounded(cmd, 120);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error: cannot listen on the loopback address to hand the URL to the browser: Cannot assign requested address"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: run `keyless console --federate --print --profile temp` and open the URL yourself"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert!(!err.contains("token-from-the-sign-in-endpoint"), "{err}");
+}
+
+#[test]
+fn a_browser_that_never_loads_the_page_ends_the_console_sign_in_after_120_seconds() {
+    // Waits the whole 120 s: the wait is what the message is about.
+    let mut user = offline_user();
+    temporary_credentials(&user);
+    let signin = signin_endpoint(r#"{"SigninToken":"token-from-the-sign-in-endpoint"}"#);
+    user.extra_env.push(("AWS_ENDPOINT_URL_SIGNIN".into(), signin));
+    // A BROWSER that succeeds without loading anything (no desktop session, a wrong program).
+    user.extra_env.push(("BROWSER".into(), "true".into()));
+    let out = support::user::run_bounded(
+        user.keyless(&["console", "--profile", "temp", "--federate"]),
+        400,
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error: the browser did not come for the console sign-in within 120 s"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: run `keyless console --federate --print --profile temp` and open the URL yourself (it is a credential: do not share it)"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert!(!err.contains("token-from-the-sign-in-endpoint"), "{err}");
+}
