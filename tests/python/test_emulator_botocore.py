@@ -24,6 +24,13 @@ def err(fn, *a, **k):
     except ClientError as e:
         return [e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]]
     raise AssertionError("expected an error from %s" % fn)
+def msg(fn, *a, **k):
+    # As docs/troubleshooting.md lists AWS's answers: "Code: message".
+    try:
+        fn(*a, **k)
+    except ClientError as e:
+        return "%s: %s" % (e.response["Error"]["Code"], e.response["Error"]["Message"])
+    raise AssertionError("expected an error from %s" % fn)
 """
 
 
@@ -51,6 +58,7 @@ accounts = [a for p in sso.get_paginator("list_accounts").paginate(accessToken=a
 roles = [r["roleName"] for p in sso.get_paginator("list_account_roles").paginate(
             accessToken=at, accountId="222222222222", PaginationConfig={"PageSize": 1}) for r in p["roleList"]]
 rc = sso.get_role_credentials(accessToken=at, accountId="111111111111", roleName="Developer")["roleCredentials"]
+unassigned = msg(sso.get_role_credentials, accessToken=at, accountId="111111111111", roleName="Admin")
 sts = s.create_client("sts", aws_access_key_id=rc["accessKeyId"], aws_secret_access_key=rc["secretAccessKey"],
                       aws_session_token=rc["sessionToken"])
 who = sts.get_caller_identity()
@@ -68,7 +76,7 @@ print(json.dumps({
     "akid": rc["accessKeyId"], "expiration": rc["expiration"],
     "who": {k: who[k] for k in ("Arn", "UserId", "Account")},
     "keys": [[k["AccessKeyId"], k["Status"], k["UserName"]] for k in keys], "after": after,
-    "logged_out": logged_out,
+    "logged_out": logged_out, "unassigned": unassigned,
 }))
 """,
         aws_env(emu),
@@ -96,8 +104,9 @@ print(json.dumps({
     assert out["after"] == ["InvalidClientTokenId", 403]
     assert emu.access_key_status(DEMO_KEY) == "Inactive"
     assert out["logged_out"] == ["UnauthorizedException", 401]
+    assert out["unassigned"] == "ForbiddenException: No access"
     stats = emu.stats()["operations"]
-    assert stats["ListAccounts"] == 3 and stats["GetRoleCredentials"] == 1 and stats["Logout"] == 1
+    assert stats["ListAccounts"] == 3 and stats["GetRoleCredentials"] == 2 and stats["Logout"] == 1
 
 
 def test_botocore_sees_every_oidc_and_portal_error(start_emulator, aws_env):
@@ -386,13 +395,6 @@ import urllib.request, urllib.error
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-def msg(fn, *a, **k):
-    # As docs/troubleshooting.md lists AWS's answers: "Code: message".
-    try:
-        fn(*a, **k)
-    except ClientError as e:
-        return "%s: %s" % (e.response["Error"]["Code"], e.response["Error"]["Message"])
-    raise AssertionError("expected an error")
 key = dict(aws_access_key_id=IN["key"], aws_secret_access_key=IN["secret"])
 iam_home = s.create_client("iam", region_name="us-east-1", **key)
 iam_away = s.create_client("iam", region_name="eu-west-1", **key)
