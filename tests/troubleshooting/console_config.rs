@@ -434,3 +434,32 @@ fn a_browser_that_never_loads_the_page_ends_the_console_sign_in_after_120_second
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
     assert!(!err.contains("token-from-the-sign-in-endpoint"), "{err}");
 }
+
+#[test]
+fn a_keyless_profile_whose_session_section_is_gone_says_how_to_write_it_again() {
+    let user = offline_user();
+    // `[sso-session acme]` was deleted by hand; the profile still names it.
+    std::fs::write(
+        user.config_path(),
+        format!(
+            "[profile dev]\ncredential_process = {} credential-process --session acme --account 111111111111 --role Developer\n",
+            support::keyless_bin()
+        ),
+    )
+    .unwrap();
+    let (code, err) = fails(&user, &["console", "--profile", "dev", "--print"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "error: there is no SSO session `acme` in {}",
+            user.config_path().display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "hint: run `keyless login --session acme --start-url URL --region REGION`, or `keyless onboard`"
+        ),
+        "{err}"
+    );
+}
