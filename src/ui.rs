@@ -22,18 +22,25 @@ pub fn note(msg: impl AsRef<str>) {
     let _ = writeln!(std::io::stderr().lock(), "{}", escape(msg.as_ref()));
 }
 
-/// Opens `url` in the user's browser, only if it is `https` (or `http` to this machine, the local
-/// Identity Center): addresses that come from servers, such as a device sign-in's verification
-/// page, must not reach a file, another scheme's handler or a plain-http page elsewhere.
+/// An error unless a browser may be sent to `url`: `https`, or `http` to this machine (the local
+/// Identity Center). Addresses that come from servers or from configuration, such as a device
+/// sign-in's verification page, must not reach a file, another scheme's handler, a plain-http
+/// page elsewhere, or a host hidden behind `user@`; a person is not told to open them either.
+pub fn check_browsable(url: &str) -> anyhow::Result<()> {
+    if crate::sso::endpoints::browsable(url) {
+        return Ok(());
+    }
+    Err(crate::error::Error::user(format!(
+        "keyless will not open `{url}` in a browser: it opens only https addresses (and http to this machine)"
+    ))
+    .hint("do not open it yourself unless you know where it leads: keyless builds it from the SSO start URL in your AWS config (`sso_start_url`) and the endpoint variables (AWS_ENDPOINT_URL_*) if you set any, so check those")
+    .into())
+}
+
+/// Opens `url` in the user's browser, only if [`check_browsable`] allows it.
 /// `no_browser_hint` is the next step when no browser can be started.
 pub fn open_in_browser(url: &str, no_browser_hint: &str) -> anyhow::Result<()> {
-    if !crate::sso::endpoints::browsable(url) {
-        return Err(crate::error::Error::user(format!(
-            "keyless will not open `{url}` in a browser: it opens only https addresses (and http to this machine)"
-        ))
-        .hint("do not open it yourself unless you know where it leads: keyless builds it from the SSO start URL in your AWS config (`sso_start_url`) and the endpoint variables (AWS_ENDPOINT_URL_*) if you set any, so check those")
-        .into());
-    }
+    check_browsable(url)?;
     webbrowser::open(url).map_err(|e| {
         crate::error::Error::user(format!("could not open a browser: {e}"))
             .hint(no_browser_hint)

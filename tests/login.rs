@@ -679,3 +679,30 @@ fn verification_addresses_that_are_not_https_are_never_opened() {
     };
     assert!(log.starts_with(&format!("{}/", emu.url())), "{log}");
 }
+
+/// A sign-in endpoint that hides its host behind `user@` (here a variable someone set) makes a
+/// sign-in address a person cannot judge: keyless neither opens it nor tells anyone to.
+#[test]
+fn a_sign_in_address_that_hides_its_host_is_neither_shown_nor_opened() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let mut user = User::new(&emu);
+    let opened = recording_browser(&mut user);
+    let endpoint = format!("http://someone@{}", emu.addr());
+    user.extra_env.push(("AWS_ENDPOINT_URL_SSO_OIDC".into(), endpoint.clone()));
+    let mut args = login_args("--pkce");
+    args.retain(|a| *a != "--no-browser");
+    let out = user.run(&args);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("error: keyless will not open `{endpoint}/authorize?")), "{err}");
+    assert!(
+        err.contains("` in a browser: it opens only https addresses (and http to this machine)"),
+        "{err}"
+    );
+    assert!(err.contains("AWS_ENDPOINT_URL_*"), "the hint names the variables: {err}");
+    assert!(!err.contains("If it does not open, visit"), "{err}");
+    assert!(!err.contains("open the address above yourself"), "{err}");
+    assert!(!opened.exists(), "the browser was started");
+    assert_eq!(emu.op_count("CreateToken"), 0);
+    assert!(!user.config_path().exists(), "a failed login wrote the config");
+}

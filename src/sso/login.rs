@@ -312,6 +312,9 @@ async fn pkce(
         &reg.scopes,
         &challenge,
     );
+    // Built from the sign-in endpoint: one that hides its host behind `user@` would have the
+    // person sign in somewhere they cannot see. Refused before it is shown or opened.
+    ui::check_browsable(&url)?;
     ui::note(format!(
         "Sign in to {} in your browser. If it does not open, visit:\n\n    {url}\n",
         session.start_url
