@@ -6,7 +6,7 @@ use super::*;
 
 use support::Emulator;
 
-/// A user of the emulator whose keyless uses the store `store` (`KEYLESS_STORE`).
+/// A user with no reachable identity endpoint whose keyless uses the store `store` (`KEYLESS_STORE`).
 fn with_store(store: &str) -> User {
     let mut user = offline_user();
     user.extra_env.push(("KEYLESS_STORE".into(), store.into()));
@@ -15,7 +15,15 @@ fn with_store(store: &str) -> User {
 
 #[test]
 fn a_store_of_another_operating_system_is_named_as_such() {
-    for store in ["keychain", "wincred"] {
+    // Stores keyless knows, but for another operating system than this one.
+    let elsewhere: &[&str] = if cfg!(target_os = "macos") {
+        &["wincred", "keyutils"]
+    } else if cfg!(windows) {
+        &["keychain", "secret-service"]
+    } else {
+        &["keychain", "wincred"]
+    };
+    for &store in elsewhere {
         let user = with_store(store);
         let (code, err) = fails(
             &user,
@@ -32,6 +40,7 @@ fn a_store_of_another_operating_system_is_named_as_such() {
     }
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn the_secret_service_without_a_d_bus_session_is_not_available() {
     // The user's environment has no DBUS_SESSION_BUS_ADDRESS (as over SSH or in a container).
