@@ -24,7 +24,31 @@ fn platform(e: KeyError) -> StoreError {
             store: NAME,
             reason: "the kernel key quota for this user is exhausted (see /proc/sys/kernel/keys/maxbytes)".into(),
         },
-        other => StoreError::Platform { store: NAME, reason: format!("{other:?}") },
+        other => StoreError::Platform { store: NAME, reason: words(&other) },
+    }
+}
+
+/// A kernel keyring error in words (the crate's own text is the variant's name).
+fn words(e: &KeyError) -> String {
+    match e {
+        KeyError::AccessDenied | KeyError::PermissionDenied => {
+            "the system refused access to the kernel keyring (a container or sandbox may block it)"
+                .into()
+        }
+        KeyError::QuotaExceeded => "the kernel key quota for this user is exhausted".into(),
+        KeyError::KeyExpired => "the key has expired".into(),
+        KeyError::KeyRevoked => "the key has been revoked".into(),
+        KeyError::KeyRejected => "the kernel rejected the key".into(),
+        KeyError::KeyringDoesNotExist => "the keyring does not exist".into(),
+        KeyError::KeyDoesNotExist => "the key does not exist".into(),
+        KeyError::OutOfMemory => "the kernel is out of memory for keys".into(),
+        KeyError::OperationNotSupported => {
+            "the kernel does not support keyrings (built without CONFIG_KEYS, or blocked)".into()
+        }
+        KeyError::Unknown(errno) => {
+            format!("the kernel answered with error {}", std::io::Error::from_raw_os_error(*errno))
+        }
+        other => format!("the kernel keyring call failed ({other:?})"),
     }
 }
 
@@ -34,7 +58,7 @@ impl KeyutilsStore {
         let ring = KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(|e| {
             StoreError::Unavailable {
                 store: NAME,
-                reason: format!("the user keyring cannot be opened ({e:?})"),
+                reason: format!("the user keyring cannot be opened: {}", words(&e)),
             }
         })?;
         Ok(KeyutilsStore { ring, prefix: format!("{namespace}:") })

@@ -172,7 +172,7 @@ fn a_kernel_keyring_the_system_refuses_is_not_available() {
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
     assert!(
         err.contains(
-            "error: the keyutils keychain is not available: the user keyring cannot be opened"
+            "error: the keyutils keychain is not available: the user keyring cannot be opened: the system refused access to the kernel keyring (a container or sandbox may block it)"
         ),
         "{err}"
     );
