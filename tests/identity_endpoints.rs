@@ -129,6 +129,35 @@ fn plain_http_identity_endpoint_is_refused_unless_loopback() {
     assert!(stderr.contains("https is required"), "{stderr}");
 }
 
+#[test]
+fn an_identity_endpoint_with_a_user_before_its_host_is_refused() {
+    // Either form sends tokens to the host after the `@`, whatever the text before it suggests.
+    for url in ["https://127.0.0.1@attacker.example", "http://localhost:9@192.0.2.10:8080/"] {
+        let mut home = Home::new("user-info");
+        home.env.push(("AWS_ENDPOINT_URL_SSO_OIDC".into(), url.into()));
+        let out = home.run(&[
+            "login",
+            "--session",
+            "acme",
+            "--start-url",
+            eco::START_URL,
+            "--region",
+            eco::REGION,
+            "--device-code",
+            "--no-browser",
+        ]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "error: AWS_ENDPOINT_URL_SSO_OIDC names a user before its host (`{url}`): identity endpoints have none"
+            )),
+            "{stderr}"
+        );
+        assert!(stderr.contains("the host is what follows the `@`"), "{stderr}");
+    }
+}
+
 /// CloudTrail shows which tool called: every SDK request names keyless in its user agent.
 #[test]
 fn requests_name_keyless_in_the_user_agent() {

@@ -77,6 +77,18 @@ pub fn browsable(url: &str) -> bool {
 /// Checks an endpoint override: `https`, or `http` to a loopback host.
 pub fn check_override(var: &str, url: &str) -> anyhow::Result<()> {
     let lower = url.to_ascii_lowercase();
+    let authority = lower.split_once("://").map_or("", |(_, r)| r);
+    if authority.split(['/', '?', '#']).next().unwrap_or("").contains('@') {
+        // `https://127.0.0.1@elsewhere` goes to `elsewhere`: a name before `@` only hides the
+        // host that tokens and credentials travel to.
+        return Err(Error::user(format!(
+            "{var} names a user before its host (`{url}`): identity endpoints have none"
+        ))
+        .hint(format!(
+            "the host is what follows the `@`; write the endpoint as https://HOST[:PORT] in {var}, or unset it to use AWS"
+        ))
+        .into());
+    }
     if lower.starts_with("https://") && !host_of(url).is_empty() {
         return Ok(());
     }
