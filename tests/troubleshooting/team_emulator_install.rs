@@ -172,3 +172,29 @@ fn a_portal_that_pages_forever_stops_the_listing_and_nothing_is_written() {
         assert_eq!(std::fs::read_to_string(user.config_path()).unwrap(), config, "{listing}");
     }
 }
+
+#[test]
+fn a_sync_template_that_names_three_roles_alike_says_what_to_add() {
+    // One account with three roles: a template without variables names the first `acme`, the
+    // second `acme-<account>`, and has no name left for the third.
+    let emu = Emulator::start(&[
+        "--auto-approve",
+        "--generate-accounts",
+        "1",
+        "--roles-per-account",
+        "3",
+    ]);
+    let user = User::new(&emu);
+    user.login();
+    let config = std::fs::read_to_string(user.config_path()).unwrap();
+    let (code, err) = fails(&user, &["profiles", "sync", "--yes", "--template", "acme"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(
+            "error: the template \"acme\" gives two profiles the name \"acme-100000000000\""
+        ),
+        "{err}"
+    );
+    assert!(err.contains("hint: add {account_id} or {role} to the template"), "{err}");
+    assert_eq!(std::fs::read_to_string(user.config_path()).unwrap(), config, "nothing was written");
+}
