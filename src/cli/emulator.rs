@@ -73,7 +73,11 @@ impl ServeArgs {
             Error::usage(format!("--addr {:?} is not an address like 127.0.0.1:0", self.addr))
         })?;
         let org = match (&self.org, self.generate_accounts) {
-            (Some(path), _) => Org::load(path).map_err(|e| Error::user(format!("{e:#}")))?,
+            (Some(path), _) => Org::load(path).map_err(|e| {
+                Error::user(format!("{e:#}")).hint(
+                    "the format is in profiles/demo-org.toml; without --org the emulator serves that sample org",
+                )
+            })?,
             (None, Some(n)) => Org::generated(n, self.roles_per_account),
             (None, None) => Org::sample(),
         };

@@ -74,15 +74,16 @@ pub struct Org {
 impl Org {
     /// Parses and validates an org file.
     pub fn from_toml(text: &str) -> anyhow::Result<Org> {
-        let org: Org = toml::from_str(text).context("the org file is not valid")?;
+        let org: Org = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
         org.validated()
     }
 
     /// Reads an org file from disk.
     pub fn load(path: &std::path::Path) -> anyhow::Result<Org> {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the org file {}", path.display()))?;
-        Org::from_toml(&text).with_context(|| format!("in {}", path.display()))
+            .with_context(|| format!("cannot read the org file {}", path.display()))?;
+        Org::from_toml(&text)
+            .with_context(|| format!("the org file {} is not valid", path.display()))
     }
 
     /// The built-in sample org (the same one as `profiles/demo-org.toml`).

@@ -198,3 +198,38 @@ fn a_sync_template_that_names_three_roles_alike_says_what_to_add() {
     assert!(err.contains("hint: add {account_id} or {role} to the template"), "{err}");
     assert_eq!(std::fs::read_to_string(user.config_path()).unwrap(), config, "nothing was written");
 }
+
+#[test]
+fn an_org_file_the_emulator_cannot_use_is_named_with_its_problem() {
+    let user = offline_user();
+    let org = user.home.path().join("org.toml");
+    let shown = org.display().to_string();
+    let hint = "hint: the format is in profiles/demo-org.toml; without --org the emulator serves that sample org";
+    let (code, err) = fails(&user, &["emulator", "serve", "--org", &shown]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!("error: cannot read the org file {shown}: No such file")),
+        "{err}"
+    );
+    assert!(err.contains(hint), "{err}");
+    for (text, problem) in [
+        (
+            "[[accounts]]\nid = \"1\"\nname = \"a\"\nemail = \"a@acme.example\"\nroles = [\"R\"]\n[[users]]\nname = \"alice\"\n",
+            "account id \"1\" is not 12 digits",
+        ),
+        ("accounts = 3\n", "TOML parse error at line 1, column 12"),
+        (
+            "[[accounts]]\nid = \"111111111111\"\nname = \"a\"\nemail = \"a@acme.example\"\nroles = [\"R\"]\n",
+            "the org needs at least one [[users]] entry (the first one approves logins)",
+        ),
+    ] {
+        std::fs::write(&org, text).unwrap();
+        let (code, err) = fails(&user, &["emulator", "serve", "--org", &shown]);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(
+            err.contains(&format!("error: the org file {shown} is not valid: {problem}")),
+            "{err}"
+        );
+        assert!(err.contains(hint), "{err}");
+    }
+}
