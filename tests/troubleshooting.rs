@@ -6,6 +6,11 @@
 //! Messages that other programs print (the argument parser, botocore, the Rust SDK, AWS) or
 //! that keyless assembles from several pieces are listed in [`NOT_VERBATIM`] with where they
 //! come from; each of those must still be in the doc, so the list cannot go stale either.
+//!
+//! And every documented message is produced by a test that checks the text the user sees:
+//! every literal piece of it is in the suite's test code (the cases here and in
+//! `tests/troubleshooting/`, the other test files, `src`'s unit tests, the Python and Wine
+//! tests), so a message no test shows fails here.
 
 mod support;
 
@@ -303,15 +308,6 @@ fn every_documented_message_is_still_printed() {
     );
 }
 
-/// Documented messages that no test produces, and why none can: each needs a system the suite
-/// cannot build. Every other message must be produced by a test that checks the text.
-const NOT_PRODUCED: &[(&str, &str)] = &[];
-
-/// Documented messages no test produces yet. Each goes from this list when a test shows the
-/// user its text (the check below fails while a proven message is still listed), so the list
-/// only shrinks.
-const TO_PROVE: &[&str] = &[];
-
 /// Where the suite's tests live: every Rust test file (this one only from its cases, below the
 /// marker, so the tables above cannot count), the `#[cfg(test)]` modules in `src/`, and the
 /// Python and Wine tests. String-continuation line breaks are joined.
@@ -367,38 +363,18 @@ fn every_documented_message_is_produced_by_a_test() {
     let tests = test_code();
     let mut unproven = Vec::new();
     for (line, m) in documented() {
-        if NOT_PRODUCED.iter().any(|(n, _)| *n == m) {
-            continue;
-        }
         let missing: Vec<String> =
             checked_pieces(&m).into_iter().filter(|p| !tests.contains(p.as_str())).collect();
-        if TO_PROVE.contains(&m.as_str()) {
-            if missing.is_empty() {
-                unproven.push(format!("line {line}: `{m}` is proven now: drop it from TO_PROVE"));
-            }
-            continue;
-        }
         if !missing.is_empty() {
             unproven.push(format!("line {line}: `{m}`: no test checks {missing:?}"));
         }
     }
     assert!(
         unproven.is_empty(),
-        "{} messages in docs/troubleshooting.md are not produced by any test (write one that shows the user's text, or list the message in NOT_PRODUCED with why it cannot be):\n{}",
+        "{} messages in docs/troubleshooting.md are not produced by any test (write one that shows the user's text; if keyless no longer prints it, remove the entry):\n{}",
         unproven.len(),
         unproven.join("\n")
     );
-}
-
-#[test]
-fn every_message_listed_as_unproven_is_still_documented() {
-    let docs: Vec<String> = documented().into_iter().map(|(_, m)| m).collect();
-    for (m, why) in NOT_PRODUCED {
-        assert!(docs.contains(&m.to_string()), "`{m}` ({why}) is no longer in the doc: drop it");
-    }
-    for m in TO_PROVE {
-        assert!(docs.contains(&m.to_string()), "`{m}` is no longer in the doc: drop it");
-    }
 }
 
 #[test]
