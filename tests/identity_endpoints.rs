@@ -107,17 +107,7 @@ fn plain_http_identity_endpoint_is_refused_unless_loopback() {
     let home = Home::new("plain-http");
     let mut home = home;
     home.env.push(("AWS_ENDPOINT_URL_SSO_OIDC".into(), "http://192.0.2.10:8080".into()));
-    let out = home.run(&[
-        "login",
-        "--session",
-        "acme",
-        "--start-url",
-        eco::START_URL,
-        "--region",
-        eco::REGION,
-        "--device-code",
-        "--no-browser",
-    ]);
+    let out = home.run(&support::user::login_args("--device-code"));
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -135,17 +125,7 @@ fn an_identity_endpoint_with_a_user_before_its_host_is_refused() {
     for url in ["https://127.0.0.1@attacker.example", "http://localhost:9@192.0.2.10:8080/"] {
         let mut home = Home::new("user-info");
         home.env.push(("AWS_ENDPOINT_URL_SSO_OIDC".into(), url.into()));
-        let out = home.run(&[
-            "login",
-            "--session",
-            "acme",
-            "--start-url",
-            eco::START_URL,
-            "--region",
-            eco::REGION,
-            "--device-code",
-            "--no-browser",
-        ]);
+        let out = home.run(&support::user::login_args("--device-code"));
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
         assert!(
@@ -164,17 +144,7 @@ fn requests_name_keyless_in_the_user_agent() {
     let trap = Trap::start();
     let mut home = Home::new("user-agent");
     home.env.push(("AWS_ENDPOINT_URL_SSO_OIDC".into(), trap.url.clone()));
-    let out = home.run(&[
-        "login",
-        "--session",
-        "acme",
-        "--start-url",
-        eco::START_URL,
-        "--region",
-        eco::REGION,
-        "--device-code",
-        "--no-browser",
-    ]);
+    let out = home.run(&support::user::login_args("--device-code"));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let requests = trap.requests();
     let register = requests

@@ -164,6 +164,7 @@ fn without_any_home_directory_there_is_no_place_for_locks() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // file owners, /proc and user namespaces
 fn a_lock_directory_of_another_user_is_refused() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let user = offline_user();

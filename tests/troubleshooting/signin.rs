@@ -155,18 +155,7 @@ fn a_kernel_keyring_the_system_refuses_is_not_available() {
     assert!(!probe.status.success(), "keyctl worked in the jail: {}", text(&probe.stdout));
     assert!(text(&probe.stderr).contains("Operation not permitted"), "{}", text(&probe.stderr));
     let bin = support::keyless_bin();
-    let out = jailed(&[
-        &bin,
-        "login",
-        "--session",
-        "acme",
-        "--start-url",
-        START_URL,
-        "--region",
-        REGION,
-        "--device-code",
-        "--no-browser",
-    ]);
+    let out = jailed(&[&[bin.as_str()][..], &support::user::login_args("--device-code")].concat());
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
