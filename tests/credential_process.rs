@@ -1,7 +1,7 @@
 //! The `credential_process` helper as AWS's own clients use it: botocore, the AWS CLI and the
 //! Rust SDK run it from a profile; bursts of concurrent cold calls make one AWS call.
-// Unix only (lock directory modes, symlinks and flock); Windows is exercised end to end by tests/wine/e2e.py.
-#![cfg(unix)]
+// Run on Unix (lock directory modes, symlinks and flock; Windows is exercised end to end by
+// tests/wine/e2e.py), and linted for every system.
 
 mod support;
 
@@ -536,6 +536,7 @@ fn lock_file(user: &User, dir: &std::path::Path, name: &str) -> std::path::PathB
 }
 
 #[test]
+#[cfg(unix)] // Unix modes and symlinks
 fn a_lock_directory_others_can_write_is_refused_with_the_fix() {
     use std::os::unix::fs::PermissionsExt;
     let emu = Emulator::start(&["--auto-approve"]);
@@ -596,6 +597,7 @@ fn a_lock_directory_others_can_write_is_refused_with_the_fix() {
 }
 
 #[test]
+#[cfg(unix)] // Unix modes and symlinks
 fn a_symlink_in_place_of_a_lock_file_is_never_followed() {
     let emu = Emulator::start(&["--auto-approve"]);
     let user = User::new(&emu);
@@ -638,9 +640,13 @@ fn without_home_or_a_runtime_dir_locks_go_to_the_users_cache_not_tmp() {
         "the role's lock is not in {}",
         dir.display()
     );
-    let mode =
-        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&dir).unwrap().permissions());
-    assert_eq!(mode & 0o777, 0o700);
+    #[cfg(unix)]
+    {
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&dir).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o700);
+    }
 }
 
 #[cfg(target_os = "linux")] // the Secret Service and the kernel keyring

@@ -1,6 +1,6 @@
 //! Signing in, refreshing and signing out against the emulator, with real keychains.
-// Unix only (shell-script browsers, Unix modes and /proc); Windows is exercised end to end by tests/wine/e2e.py.
-#![cfg(unix)]
+// Run on Unix (shell-script browsers, Unix modes and /proc; Windows is exercised end to end by
+// tests/wine/e2e.py), and linted for every system.
 
 mod support;
 
@@ -625,12 +625,12 @@ fn fake_oidc(verification_uri: &'static str, complete: &'static str) -> String {
 
 /// A "browser" that records every address it is asked to open.
 fn recording_browser(user: &mut User) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
     let script = user.home.path().join("browser.sh");
     let log = user.home.path().join("opened.txt");
     std::fs::write(&script, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()))
         .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    #[cfg(unix)]
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     user.extra_env.push(("BROWSER".into(), script.display().to_string()));
     log
 }

@@ -5,8 +5,8 @@
 //! under the test HOME or the output.
 //!
 //! Needs `KEYLESS_TEST_PYTHON` (a Python with botocore and the AWS CLI) and the kernel keyring.
-// Unix only (Unix file modes of backups and of the binary's folders); Windows is exercised end to end by tests/wine/e2e.py.
-#![cfg(unix)]
+// Run on Unix (file modes of backups and of the binary's folders; Windows is exercised end to
+// end by tests/wine/e2e.py), and linted for every system.
 
 mod support;
 
@@ -119,9 +119,10 @@ impl Machine {
     /// The long-lived key's secret is in no file under HOME (backups, lock and settings files
     /// included), and every backup keyless kept is private to its owner.
     fn assert_key_secret_gone(&self) {
-        use std::os::unix::fs::PermissionsExt;
         support::assert_no_secret_in(&[self.home.path()], &[DEMO_SECRET.to_string()], &[]);
+        #[cfg(unix)]
         for p in support::files_below(self.home.path()) {
+            use std::os::unix::fs::PermissionsExt;
             if p.to_string_lossy().contains("keyless-backup") {
                 let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
                 assert_eq!(mode, 0o600, "{} has mode {mode:o}", p.display());
@@ -264,7 +265,6 @@ fn migration_replaces_the_key_under_the_same_name_then_deactivates_it() {
 
 #[test]
 fn a_key_in_the_config_file_is_retired_like_one_in_the_credentials_file() {
-    use std::os::unix::fs::PermissionsExt;
     let emu = demo_emulator();
     let m = Machine::new(&emu);
     // SDKs read static keys from config profiles too; config files are often 0644.
@@ -274,7 +274,8 @@ fn a_key_in_the_config_file_is_retired_like_one_in_the_credentials_file() {
         format!("# mine\n[default]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\nregion = ap-northeast-2\noutput = json\n"),
     )
     .unwrap();
-    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    #[cfg(unix)]
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     assert_eq!(m.aws_cli_arn("default").unwrap(), "arn:aws:iam::111111111111:user/alice");
     // doctor reports it before anything is done.
     let doctor = m.keyless(&["doctor", "--offline"]);
@@ -608,6 +609,7 @@ fn migrate_shows_the_diff_and_never_drops_other_credential_settings() {
 }
 
 #[test]
+#[cfg(unix)] // Unix file modes
 fn a_keyless_binary_other_users_can_replace_is_never_written_into_profiles() {
     use std::os::unix::fs::PermissionsExt;
     let emu = demo_emulator();
