@@ -460,7 +460,7 @@ fn is_role_name(s: &str) -> bool {
 }
 
 fn check_account_id(s: &str) -> Result<(), String> {
-    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+    if crate::sso::is_account_id(s) {
         Ok(())
     } else {
         Err(format!("{s:?} is not a 12-digit AWS account ID"))

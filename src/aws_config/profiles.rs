@@ -185,7 +185,7 @@ pub fn credential_process_command(
     role: &str,
 ) -> anyhow::Result<String> {
     let bin = binary_argument(binary)?;
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+    if !crate::sso::is_account_id(account) {
         return Err(Error::user(format!("`{account}` is not a 12-digit AWS account ID")).into());
     }
     Ok(format!(

@@ -48,7 +48,7 @@ fn needs_login(err: &anyhow::Error, session: &str) -> bool {
 
 /// Returns the JSON document; the caller writes it to stdout, the only write there.
 pub fn run(args: CredentialProcessArgs) -> anyhow::Result<String> {
-    if args.account.len() != 12 || !args.account.bytes().all(|b| b.is_ascii_digit()) {
+    if !crate::sso::is_account_id(&args.account) {
         return Err(crate::error::Error::usage(format!(
             "`{}` is not a 12-digit AWS account ID",
             args.account

@@ -115,7 +115,7 @@ impl Org {
         }
         self.index.clear();
         for (i, a) in self.accounts.iter().enumerate() {
-            if a.id.len() != 12 || !a.id.bytes().all(|b| b.is_ascii_digit()) {
+            if !crate::sso::is_account_id(&a.id) {
                 bail!("account id {:?} is not 12 digits", a.id);
             }
             if self.index.insert(a.id.clone(), i).is_some() {

@@ -11,6 +11,11 @@ pub mod records;
 pub mod start_url;
 pub mod token;
 
+/// Whether `s` is an AWS account ID: exactly 12 ASCII digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// One `[sso-session NAME]`: where to sign in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionConfig {
