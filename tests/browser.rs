@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Value, json};
-use support::user::{REGION, START_URL, User, text, wait_bounded};
+use support::user::{User, login_args, text, wait_bounded};
 use support::{Emulator, TempDir};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -190,17 +190,7 @@ impl Drop for Browser {
 /// Starts `keyless login --pkce --no-browser` and returns the child, the sign-in URL it
 /// printed, and a receiver for the rest of its stderr.
 fn start_login(user: &User) -> (Child, String, std::sync::mpsc::Receiver<String>) {
-    let mut child = user.spawn(&[
-        "login",
-        "--session",
-        "acme",
-        "--start-url",
-        START_URL,
-        "--region",
-        REGION,
-        "--pkce",
-        "--no-browser",
-    ]);
+    let mut child = user.spawn(&login_args("--pkce"));
     let stderr = child.stderr.take().unwrap();
     let (url_tx, url_rx) = std::sync::mpsc::channel();
     let (rest_tx, rest_rx) = std::sync::mpsc::channel();

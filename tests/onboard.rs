@@ -52,6 +52,16 @@ impl Machine {
         self.home.path().join(".aws")
     }
 
+    /// Writes `~/.aws/credentials` holding the org's long-lived demo key in `[profile]`; returns
+    /// the file's text.
+    fn write_demo_key(&self, profile: &str) -> String {
+        let text = format!(
+            "[{profile}]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\n"
+        );
+        std::fs::write(self.aws().join("credentials"), &text).unwrap();
+        text
+    }
+
     fn config(&self) -> String {
         std::fs::read_to_string(self.aws().join("config")).unwrap_or_default()
     }
@@ -313,9 +323,7 @@ fn a_key_in_the_config_file_is_retired_like_one_in_the_credentials_file() {
 fn without_migrate_and_with_yes_keys_are_left_alone() {
     let emu = demo_emulator();
     let m = Machine::new(&emu);
-    let creds =
-        format!("[old]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\n");
-    std::fs::write(m.aws().join("credentials"), &creds).unwrap();
+    let creds = m.write_demo_key("old");
     let first = onboard_demo(&m, &[]);
     let (_, err) = ok(&first);
     assert!(err.contains("--migrate"), "{err}");
@@ -573,11 +581,7 @@ fn migrate_shows_the_diff_and_never_drops_other_credential_settings() {
     let m = Machine::new(&emu);
     ok(&onboard_demo(&m, &[]));
     let team = repo("profiles/demo-team.toml");
-    std::fs::write(
-        m.aws().join("credentials"),
-        format!("[old]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\n"),
-    )
-    .unwrap();
+    m.write_demo_key("old");
     // A hand-written profile of the key's name that assumes a role: replacing it would drop
     // role_arn and source_profile. Under --yes it is skipped and named.
     let hand = "\n[profile old]\nrole_arn = arn:aws:iam::111111111111:role/Ops\nsource_profile = acme-dev\nregion = eu-west-1\n";
@@ -708,13 +712,7 @@ fn without_a_terminal_and_without_yes_it_stops_before_anything() {
 fn the_wizard_asks_through_a_terminal_and_does_what_the_keystrokes_say() {
     let emu = demo_emulator();
     let m = Machine::new(&emu);
-    std::fs::write(
-        m.aws().join("credentials"),
-        format!(
-            "[default]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\n"
-        ),
-    )
-    .unwrap();
+    m.write_demo_key("default");
     let steps = serde_json::json!([
         ["Name for this SSO session", "acme\r"],
         // Four roles, all chosen at first: untick the first (acme-dev Developer).
@@ -758,11 +756,7 @@ fn migrate_asks_before_dropping_a_profiles_other_credential_settings() {
     let emu = demo_emulator();
     let m = Machine::new(&emu);
     ok(&onboard_demo(&m, &[]));
-    std::fs::write(
-        m.aws().join("credentials"),
-        format!("[old]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\n"),
-    )
-    .unwrap();
+    m.write_demo_key("old");
     let before = format!(
         "{}\n[profile old]\nsso_session = acme\nsso_account_id = 111111111111\nsso_role_name = ReadOnly\n",
         m.config()
@@ -882,13 +876,7 @@ fn oversized_iam() -> String {
 fn migration_when_iam_answers_with_too_much_names_the_endpoint_and_keeps_the_key_active() {
     let emu = demo_emulator();
     let m = Machine::new(&emu);
-    std::fs::write(
-        m.aws().join("credentials"),
-        format!(
-            "[default]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\n"
-        ),
-    )
-    .unwrap();
+    m.write_demo_key("default");
     let iam = oversized_iam();
     let team = repo("profiles/demo-team.toml");
     let mut c = Command::new(keyless_bin());
@@ -925,13 +913,7 @@ fn migration_when_iam_refuses_deactivation_says_what_an_administrator_must_do() 
     std::fs::write(&org_path, org).unwrap();
     let emu = Emulator::start(&["--org", org_path.to_str().unwrap(), "--auto-approve"]);
     let m = Machine::new(&emu);
-    std::fs::write(
-        m.aws().join("credentials"),
-        format!(
-            "[default]\naws_access_key_id = {DEMO_KEY}\naws_secret_access_key = {DEMO_SECRET}\n"
-        ),
-    )
-    .unwrap();
+    m.write_demo_key("default");
     let out = onboard_demo(&m, &["--migrate"]);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(err.contains("IAM refused to deactivate it") && err.contains("AccessDenied"), "{err}");

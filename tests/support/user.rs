@@ -136,17 +136,7 @@ impl User {
 
     /// Signs in with the device flow against an auto-approving emulator.
     pub fn login(&self) {
-        let out = self.run(&[
-            "login",
-            "--session",
-            "acme",
-            "--start-url",
-            START_URL,
-            "--region",
-            REGION,
-            "--device-code",
-            "--no-browser",
-        ]);
+        let out = self.run(&login_args("--device-code"));
         assert_eq!(
             out.status.code(),
             Some(0),
