@@ -568,19 +568,10 @@ fn a_lock_directory_others_can_write_is_refused_with_the_fix() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(out.stdout.is_empty());
-    assert!(
-        err.contains(&format!(
-            "error: the lock directory {} is not a directory (a symlink or a file is in its place); keyless only keeps its locks in a directory that is yours alone",
-            dir.display()
-        )),
-        "{err}"
-    );
-    assert!(
-        err.contains(&format!(
-            "hint: remove {} (or ask the person who created it to), or set XDG_RUNTIME_DIR to a directory of yours",
-            dir.display()
-        )),
-        "{err}"
+    support::user::assert_lock_dir_refused(
+        &err,
+        &dir,
+        "is not a directory (a symlink or a file is in its place)",
     );
     assert_eq!(
         std::fs::read_dir(elsewhere.path()).unwrap().count(),

@@ -211,6 +211,24 @@ pub fn wait_bounded(child: Child, secs: u64) -> Output {
     }
 }
 
+/// `err` is keyless refusing the lock directory `dir` because it `problem` (e.g. "belongs to
+/// another user (uid 65534)"), with the hint to remove it or use a directory of one's own.
+pub fn assert_lock_dir_refused(err: &str, dir: &std::path::Path, problem: &str) {
+    let dir = dir.display();
+    assert!(
+        err.contains(&format!(
+            "error: the lock directory {dir} {problem}; keyless only keeps its locks in a directory that is yours alone"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "hint: remove {dir} (or ask the person who created it to), or set XDG_RUNTIME_DIR to a directory of yours"
+        )),
+        "{err}"
+    );
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }

@@ -187,20 +187,7 @@ fn a_lock_directory_of_another_user_is_refused() {
             *cmd = wrapped;
         })
     };
-    assert!(
-        err.contains(&format!(
-            "error: the lock directory {} belongs to another user (uid 65534); keyless only keeps its locks in a directory that is yours alone",
-            dir.display()
-        )),
-        "{err}"
-    );
-    assert!(
-        err.contains(&format!(
-            "hint: remove {} (or ask the person who created it to), or set XDG_RUNTIME_DIR to a directory of yours",
-            dir.display()
-        )),
-        "{err}"
-    );
+    support::user::assert_lock_dir_refused(&err, &dir, "belongs to another user (uid 65534)");
 }
 
 #[test]
