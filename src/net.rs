@@ -149,8 +149,17 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
     #[cfg(not(unix))]
     {
-        async {
-            let _ = tokio::signal::ctrl_c().await;
+        // Registered here, not at the first poll, as on Unix.
+        let handler = tokio::signal::windows::ctrl_c();
+        async move {
+            match handler {
+                Ok(mut c) => {
+                    c.recv().await;
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
 }
