@@ -122,7 +122,11 @@ fn plain_http_identity_endpoint_is_refused_unless_loopback() {
 #[test]
 fn an_identity_endpoint_with_a_user_before_its_host_is_refused() {
     // Either form sends tokens to the host after the `@`, whatever the text before it suggests.
-    for url in ["https://127.0.0.1@attacker.example", "http://localhost:9@192.0.2.10:8080/"] {
+    // What precedes the `@` may be a password: the message shows only what follows it.
+    for (url, shown) in [
+        ("https://127.0.0.1@attacker.example", "https://…@attacker.example"),
+        ("http://user:s3cr3t@192.0.2.10:8080/", "http://…@192.0.2.10:8080/"),
+    ] {
         let mut home = Home::new("user-info");
         home.env.push(("AWS_ENDPOINT_URL_SSO_OIDC".into(), url.into()));
         let out = home.run(&support::user::login_args("--device-code"));
@@ -130,10 +134,11 @@ fn an_identity_endpoint_with_a_user_before_its_host_is_refused() {
         assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
         assert!(
             stderr.contains(&format!(
-                "error: AWS_ENDPOINT_URL_SSO_OIDC names a user before its host (`{url}`): identity endpoints have none"
+                "error: AWS_ENDPOINT_URL_SSO_OIDC names a user before its host (`{shown}`): identity endpoints have none"
             )),
             "{stderr}"
         );
+        assert!(!stderr.contains("s3cr3t") && !stderr.contains("127.0.0.1@"), "{stderr}");
         assert!(stderr.contains("the host is what follows the `@`"), "{stderr}");
     }
 }

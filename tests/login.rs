@@ -697,7 +697,8 @@ fn a_sign_in_address_that_hides_its_host_is_neither_shown_nor_opened() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
         err.contains(&format!(
-            "error: AWS_ENDPOINT_URL_SSO_OIDC names a user before its host (`{endpoint}`)"
+            "error: AWS_ENDPOINT_URL_SSO_OIDC names a user before its host (`http://…@{}`)",
+            emu.addr()
         )),
         "{err}"
     );

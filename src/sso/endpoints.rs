@@ -77,12 +77,15 @@ pub fn browsable(url: &str) -> bool {
 /// Checks an endpoint override: `https`, or `http` to a loopback host.
 pub fn check_override(var: &str, url: &str) -> anyhow::Result<()> {
     let lower = url.to_ascii_lowercase();
-    let authority = lower.split_once("://").map_or("", |(_, r)| r);
-    if authority.split(['/', '?', '#']).next().unwrap_or("").contains('@') {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some(at) = rest.split(['/', '?', '#']).next().unwrap_or("").rfind('@')
+    {
         // `https://127.0.0.1@elsewhere` goes to `elsewhere`: a name before `@` only hides the
-        // host that tokens and credentials travel to.
+        // host that tokens and credentials travel to. What precedes the `@` may be a password,
+        // so it is not repeated.
+        let shown = format!("{scheme}://…@{}", &rest[at + 1..]);
         return Err(Error::user(format!(
-            "{var} names a user before its host (`{url}`): identity endpoints have none"
+            "{var} names a user before its host (`{shown}`): identity endpoints have none"
         ))
         .hint(format!(
             "the host is what follows the `@`; write the endpoint as https://HOST[:PORT] in {var}, or unset it to use AWS"
