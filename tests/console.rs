@@ -58,11 +58,11 @@ fn issued_signin_token(emu: &Emulator) -> String {
     tokens[0].clone()
 }
 
-#[test]
-fn print_gives_a_url_that_signs_in_as_the_profiles_role() {
-    let emu = Emulator::start(&["--auto-approve"]);
-    let home = Home::with_emulator("console", &emu);
-    home.seed_session(&emu, "acme");
+/// A HOME signed in to `emu` as `acme`, with the keyless profile `acme-dev` (Developer in
+/// the dev account).
+fn signed_in_dev(emu: &Emulator, name: &str) -> Home {
+    let home = Home::with_emulator(name, emu);
+    home.seed_session(emu, "acme");
     home.write_config(&Home::managed_profile(
         "acme-dev",
         &support::keyless_bin(),
@@ -70,6 +70,13 @@ fn print_gives_a_url_that_signs_in_as_the_profiles_role() {
         DEV,
         "Developer",
     ));
+    home
+}
+
+#[test]
+fn print_gives_a_url_that_signs_in_as_the_profiles_role() {
+    let emu = Emulator::start(&["--auto-approve"]);
+    let home = signed_in_dev(&emu, "console");
 
     let out = home.run(&["console", "--profile", "acme-dev", "--federate", "--print"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
@@ -552,16 +559,8 @@ fn the_sign_in_token_request_is_the_one_aws_documents() {
     // credentials. Checked against that parameter set and the credentials the emulator issued.
     let emu = Emulator::start(&["--auto-approve"]);
     let (signin, recorded) = recording_signin_endpoint();
-    let mut home = Home::with_emulator("console-doc-request", &emu);
+    let mut home = signed_in_dev(&emu, "console-doc-request");
     home.env.push(("AWS_ENDPOINT_URL_SIGNIN".into(), signin.clone()));
-    home.seed_session(&emu, "acme");
-    home.write_config(&Home::managed_profile(
-        "acme-dev",
-        &support::keyless_bin(),
-        "acme",
-        DEV,
-        "Developer",
-    ));
     let out = home.run(&[
         "console",
         "--profile",
