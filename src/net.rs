@@ -128,7 +128,7 @@ pub async fn serve_http<H, F>(
 /// stopping a server the moment it announced itself) still ends it cleanly. Call it inside a
 /// tokio runtime.
 pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    crate::ui::interrupt_handled_elsewhere();
+    crate::ui::interrupt::handled_elsewhere();
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

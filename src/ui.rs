@@ -305,7 +305,7 @@ fn ask<T>(prompt: impl FnOnce() -> dialoguer::Result<T>) -> anyhow::Result<T> {
 /// What SIGINT does: stop keyless (the default), except while a prompt holds it, and never where
 /// a command handles it itself (`serve`, `exec --server`).
 #[cfg(unix)]
-mod interrupt {
+pub mod interrupt {
     use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
     use std::sync::{Arc, OnceLock};
 
@@ -349,7 +349,7 @@ mod interrupt {
 }
 
 #[cfg(not(unix))]
-mod interrupt {
+pub mod interrupt {
     pub fn held<T>(f: impl FnOnce() -> T) -> T {
         f()
     }
@@ -359,11 +359,6 @@ mod interrupt {
     pub fn stop() -> ! {
         std::process::exit(130)
     }
-}
-
-/// For commands that handle SIGINT themselves: see [`interrupt`].
-pub fn interrupt_handled_elsewhere() {
-    interrupt::handled_elsewhere();
 }
 
 #[cfg(test)]

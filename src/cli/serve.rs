@@ -158,7 +158,7 @@ fn relay_signals(child: &std::process::Child) -> impl std::future::Future<Output
     use rustix::process::{Pid, Signal, kill_process};
     use tokio::signal::unix::{SignalKind, signal};
     let pid = Pid::from_child(child);
-    crate::ui::interrupt_handled_elsewhere();
+    crate::ui::interrupt::handled_elsewhere();
     async move {
         let (Ok(mut int), Ok(mut hup), Ok(mut term)) = (
             signal(SignalKind::interrupt()),
